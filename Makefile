@@ -1,0 +1,43 @@
+# Two commands do everything on a fresh machine: `make run` and `make test`.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
+
+.PHONY: run test bench install migrate demo check clean
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e ".[test]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+migrate: $(STAMP)
+	mkdir -p var/staticfiles
+	DJANGO_SETTINGS_MODULE=config.settings.local $(PY) manage.py migrate --noinput
+
+demo: migrate
+	DJANGO_SETTINGS_MODULE=config.settings.local $(PY) manage.py seed_demo
+
+## Set up and start Rapport on the embedded default (SQLite, filesystem broker, file emails).
+run: demo
+	@DJANGO_SETTINGS_MODULE=config.settings.local $(PY) manage.py demo_banner
+	DJANGO_SETTINGS_MODULE=config.settings.local exec $(VENV)/bin/honcho -f Procfile.dev start
+
+## Run the whole test suite. Uses DATABASE_URL / REDIS_URL when set, else SQLite and files.
+test: $(STAMP)
+	mkdir -p var/staticfiles
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+bench: $(STAMP)
+	$(PY) -m pytest tests/bench -p no:randomly $(PYTEST_ARGS)
+
+check: $(STAMP)
+	$(PY) manage.py check
+	$(PY) manage.py makemigrations --check --dry-run
+
+clean:
+	rm -rf $(VENV) var/*.sqlite3* var/celery var/outbox var/staticfiles

@@ -1,0 +1,164 @@
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+SCORE_FIELDS = ("trust", "empathy", "boundaries", "collaboration")
+
+
+def _score_field(label, help_text):
+    return models.PositiveSmallIntegerField(label, help_text=help_text)
+
+
+class CheckIn(models.Model):
+    """One rating of one session's alliance: four dimensions on 0–10, total 0–40.
+
+    The client answers by email link (source=client); the therapist rates the same four
+    dimensions when logging the session (source=therapist), so the two can be compared.
+    """
+
+    class Source(models.TextChoices):
+        CLIENT = "client", "Client"
+        THERAPIST = "therapist", "Therapist"
+
+    session = models.ForeignKey("therapy_sessions.Session", on_delete=models.CASCADE, related_name="checkins")
+    # Denormalised from session.client so per-client trends need no join.
+    client = models.ForeignKey("clients.Client", on_delete=models.CASCADE, related_name="checkins")
+    source = models.CharField(max_length=10, choices=Source.choices)
+    trust = _score_field("trust", "I could trust my therapist in this session.")
+    empathy = _score_field("empathy", "I felt heard and understood.")
+    boundaries = _score_field("boundaries", "The session felt safe and respectful of limits.")
+    collaboration = _score_field("collaboration", "We worked on what I wanted, in a way that suits me.")
+    total = models.GeneratedField(
+        expression=models.F("trust") + models.F("empathy") + models.F("boundaries") + models.F("collaboration"),
+        output_field=models.PositiveSmallIntegerField(),
+        db_persist=True,
+    )
+    comment = models.TextField(blank=True, max_length=2000)
+    submitted_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-submitted_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["session", "source"], name="one_checkin_per_session_and_source"),
+            *[
+                models.CheckConstraint(
+                    condition=models.Q(**{f"{f}__gte": 0, f"{f}__lte": 10}), name=f"checkin_{f}_0_10"
+                )
+                for f in SCORE_FIELDS
+            ],
+            models.CheckConstraint(condition=models.Q(source__in=["client", "therapist"]), name="checkin_source_valid"),
+        ]
+        indexes = [
+            models.Index(fields=["client", "source", "-submitted_at"]),
+            models.Index(fields=["source", "submitted_at"]),
+        ]
+
+    def __str__(self):
+        return f"{self.get_source_display()} check-in for session {self.session_id}"
+
+
+class SurveyInvitation(models.Model):
+    """The outbox row for one session's client check-in email. See DESIGN.md, "How the
+    survey travels". The token itself is never stored, only its SHA-256 digest."""
+
+    class Status(models.TextChoices):
+        SCHEDULED = "scheduled", "Scheduled"
+        SENDING = "sending", "Sending"
+        SENT = "sent", "Sent"
+        ANSWERED = "answered", "Answered"
+        EXPIRED = "expired", "Expired"
+        FAILED = "failed", "Failed"
+        CANCELLED = "cancelled", "Cancelled"
+
+    session = models.OneToOneField("therapy_sessions.Session", on_delete=models.CASCADE, related_name="invitation")
+    client = models.ForeignKey("clients.Client", on_delete=models.CASCADE, related_name="invitations")
+    token_hash = models.CharField(max_length=64, unique=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.SCHEDULED)
+    due_at = models.DateTimeField()
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    reminded_at = models.DateTimeField(null=True, blank=True)
+    opened_at = models.DateTimeField(null=True, blank=True)
+    answered_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-due_at", "-id"]
+        indexes = [
+            models.Index(fields=["status", "due_at"]),
+            models.Index(fields=["status", "sent_at"]),
+            models.Index(fields=["status", "expires_at"]),
+            models.Index(fields=["client", "-due_at"]),
+        ]
+
+    def __str__(self):
+        return f"Invitation for session {self.session_id} ({self.status})"
+
+
+class Flag(models.Model):
+    """An alert that a relationship needs attention. Raised and cleared by
+    alliance.flags.recompute_flags; acknowledged by the therapist with a response."""
+
+    class Kind(models.TextChoices):
+        LOW_ALLIANCE = "low_alliance", "Low alliance"
+        DROP = "drop", "Drop"
+        DECLINING = "declining", "Declining trend"
+        DISCREPANCY = "discrepancy", "Discrepancy"
+        NO_FEEDBACK = "no_feedback", "No feedback"
+        ATTENDANCE = "attendance", "Attendance"
+
+    class Response(models.TextChoices):
+        DISCUSSED = "discussed", "Discussed the relationship in session"
+        ADJUSTED = "adjusted", "Adjusted the approach"
+        FREQUENCY = "frequency", "Changed session frequency"
+        REFERRED = "referred", "Referred"
+        OTHER = "other", "Other"
+
+    # Higher is more severe; used to order the "needs attention" list.
+    SEVERITY = {
+        Kind.DROP: 5,
+        Kind.LOW_ALLIANCE: 4,
+        Kind.DECLINING: 4,
+        Kind.DISCREPANCY: 3,
+        Kind.ATTENDANCE: 2,
+        Kind.NO_FEEDBACK: 1,
+    }
+
+    client = models.ForeignKey("clients.Client", on_delete=models.CASCADE, related_name="flags")
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    severity = models.PositiveSmallIntegerField(default=1)
+    session = models.ForeignKey(
+        "therapy_sessions.Session", on_delete=models.SET_NULL, null=True, blank=True, related_name="flags"
+    )
+    detail = models.CharField(max_length=200, blank=True, help_text="Why it fired, in numbers only.")
+    raised_at = models.DateTimeField(default=timezone.now)
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    acknowledged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    response = models.CharField(max_length=20, choices=Response.choices, blank=True)
+    response_text = models.CharField(max_length=500, blank=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-raised_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["client", "kind"], condition=models.Q(resolved_at__isnull=True), name="one_open_flag_per_kind"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["client", "resolved_at"]),
+            models.Index(fields=["resolved_at", "-severity", "raised_at"]),
+            models.Index(fields=["raised_at"]),
+        ]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} flag for client {self.client_id}"
+
+    @property
+    def is_open(self):
+        return self.resolved_at is None

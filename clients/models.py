@@ -1,0 +1,71 @@
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+
+class Client(models.Model):
+    """A person in therapy. Clients have no account: they answer check-ins by email link."""
+
+    class Language(models.TextChoices):
+        ENGLISH = "en", "English"
+        SPANISH = "es", "Spanish"
+
+    class Modality(models.TextChoices):
+        CBT = "cbt", "CBT"
+        HUMANISTIC = "humanistic", "Humanistic"
+        PSYCHODYNAMIC = "psychodynamic", "Psychodynamic"
+        OTHER = "other", "Other"
+
+    class Approach(models.TextChoices):
+        COLLABORATIVE = "collaborative", "Collaborative"
+        SUPPORTIVE = "supportive", "Supportive"
+        DIRECTIVE = "directive", "Directive"
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", "Active"
+        DISCHARGED = "discharged", "Discharged"
+
+    clinic = models.ForeignKey("accounts.Clinic", on_delete=models.PROTECT, related_name="clients")
+    therapist = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="clients")
+    display_name = models.CharField(
+        max_length=100, help_text="A name or initials, as the therapist wants to see it."
+    )
+    email = models.EmailField(blank=True, help_text="Only used to send check-ins, with consent.")
+    survey_consent = models.BooleanField(
+        default=False, help_text="The client agreed to receive check-in emails."
+    )
+    opted_out_at = models.DateTimeField(null=True, blank=True, help_text="When the client unsubscribed.")
+    language = models.CharField(max_length=2, choices=Language.choices, default=Language.ENGLISH)
+    modality = models.CharField(max_length=20, choices=Modality.choices)
+    relationship_approach = models.CharField(max_length=20, choices=Approach.choices)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.ACTIVE)
+    discharged_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["display_name", "id"]
+        indexes = [
+            models.Index(fields=["therapist", "status", "display_name"]),
+            models.Index(fields=["clinic", "status"]),
+            models.Index(fields=["clinic", "modality"]),
+            models.Index(fields=["clinic", "relationship_approach"]),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=~models.Q(status="discharged") | models.Q(discharged_at__isnull=False),
+                name="client_discharged_has_date",
+            ),
+        ]
+
+    def __str__(self):
+        return self.display_name
+
+    @property
+    def is_active(self):
+        return self.status == self.Status.ACTIVE
+
+    @property
+    def can_receive_surveys(self):
+        """No email is ever sent without consent, an address, and no opt-out."""
+        return bool(self.email) and self.survey_consent and self.opted_out_at is None and self.is_active

@@ -1,0 +1,8 @@
+"""The embedded default that `make run` uses: SQLite, filesystem broker, file emails."""
+
+from .base import *  # noqa: F401,F403
+from .base import env
+
+DEBUG = env.bool("DEBUG", default=True)
+# The development outbox page (alliance/views/outbox.py) lists var/outbox/ emails.
+RAPPORT_DEV_OUTBOX = True

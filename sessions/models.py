@@ -1,0 +1,108 @@
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.utils import timezone
+
+from . import notes
+
+
+class Session(models.Model):
+    """One scheduled therapy session with a client."""
+
+    class Attendance(models.TextChoices):
+        ATTENDED = "attended", "Attended"
+        NO_SHOW = "no_show", "No-show"
+        LATE_CANCEL = "late_cancel", "Late cancellation"
+        CANCELLED = "cancelled", "Cancelled"
+
+    class Format(models.TextChoices):
+        IN_PERSON = "in_person", "In person"
+        VIDEO = "video", "Video"
+        PHONE = "phone", "Phone"
+
+    # Attendance values that count against the "attendance" flag.
+    MISSED = (Attendance.NO_SHOW, Attendance.LATE_CANCEL)
+
+    client = models.ForeignKey("clients.Client", on_delete=models.CASCADE, related_name="sessions")
+    therapist = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="therapy_sessions",
+        help_text="Who held the session (stays put if the client is later reassigned).",
+    )
+    scheduled_start = models.DateTimeField()
+    duration_minutes = models.PositiveSmallIntegerField(
+        default=50, validators=[MinValueValidator(5), MaxValueValidator(480)]
+    )
+    attendance = models.CharField(max_length=12, choices=Attendance.choices, default=Attendance.ATTENDED)
+    format = models.CharField(max_length=12, choices=Format.choices, default=Format.IN_PERSON)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-scheduled_start", "-id"]
+        indexes = [
+            models.Index(fields=["client", "-scheduled_start"]),
+            models.Index(fields=["therapist", "scheduled_start"]),
+            models.Index(fields=["scheduled_start"]),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(duration_minutes__gte=5, duration_minutes__lte=480),
+                name="session_duration_5_480",
+            ),
+        ]
+
+    def __str__(self):
+        return f"Session {self.pk} on {self.scheduled_start:%Y-%m-%d}"
+
+    @property
+    def ends_at(self):
+        return self.scheduled_start + timedelta(minutes=self.duration_minutes)
+
+    @property
+    def was_attended(self):
+        return self.attendance == self.Attendance.ATTENDED
+
+
+class SessionNote(models.Model):
+    """The therapist's private note on a session, encrypted at rest.
+
+    Kept in its own table so that every query about sessions (dashboards, exports, the
+    admin) never loads it by accident. Only `author` may read it: use
+    `sessions.selectors.note_for_author`, never `.text` on an arbitrary row.
+    """
+
+    MAX_LENGTH = 20_000
+
+    session = models.OneToOneField(Session, on_delete=models.CASCADE, related_name="note")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    ciphertext = models.TextField()
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self):
+        return f"Note on session {self.session_id}"
+
+    def __repr__(self):
+        return f"<SessionNote session={self.session_id} author={self.author_id}>"
+
+    @property
+    def text(self) -> str:
+        return notes.decrypt(self.ciphertext)
+
+    @text.setter
+    def text(self, value: str):
+        self.ciphertext = notes.encrypt(value)
+
+
+class SessionChange(models.Model):
+    """Edit history of a session: who changed which fields, and when (never the values
+    of the note)."""
+
+    session = models.ForeignKey(Session, on_delete=models.CASCADE, related_name="changes")
+    changed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    changed_at = models.DateTimeField(default=timezone.now)
+    fields = models.JSONField(default=list)
+
+    class Meta:
+        ordering = ["-changed_at", "-id"]
