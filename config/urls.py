@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 
@@ -8,6 +9,17 @@ urlpatterns = [
     path("", home, name="home"),
     path("healthz", healthz, name="healthz"),
     path("accounts/", include("accounts.urls")),
+    # Therapists' caseload and client records (clients/), sessions and notes (sessions/).
+    path("", include("clients.urls")),
+    path("sessions/", include("sessions.urls")),
+    # Flags, needs-attention, clinic dashboards and exports.
+    path("", include("alliance.urls")),
+    # The client's check-in by email link: no login, token in the path.
+    path("s/", include("alliance.survey_urls")),
+    path("clinic/audit/", include("audit.urls")),
     path("admin/", admin.site.urls),
 ]
 
+if getattr(settings, "RAPPORT_DEV_OUTBOX", False):
+    # Development only: browse the emails the embedded default writes to var/outbox/.
+    urlpatterns += [path("dev/", include("alliance.dev_urls"))]

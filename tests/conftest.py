@@ -50,6 +50,21 @@ def require_redis():
 
 
 @pytest.fixture
+def login():
+    """Log a user into a Django test client as a fully authenticated staff member.
+
+    Use this, not client.force_login, in every view test: when login requires a second
+    factor, this fixture is where the test session gets it, in one place.
+    """
+
+    def do_login(client, user):
+        client.force_login(user)
+        return client
+
+    return do_login
+
+
+@pytest.fixture
 def password():
     return PASSWORD
 
