@@ -16,6 +16,9 @@ urlpatterns = [
     path("", include("alliance.urls")),
     # The client's check-in by email link: no login, token in the path.
     path("s/", include("alliance.survey_urls")),
+    # Clinic admin: staff, settings (accounts/), data rights (clients/), audit trail.
+    path("clinic/", include("accounts.clinic_urls")),
+    path("clinic/clients/", include("clients.rights_urls")),
     path("clinic/audit/", include("audit.urls")),
     path("admin/", admin.site.urls),
 ]
