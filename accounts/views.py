@@ -1,6 +1,6 @@
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 
 from .forms import LoginForm
 
@@ -18,4 +18,7 @@ class LogoutView(auth_views.LogoutView):
 
 @login_required
 def home(request):
+    # A therapist's home is their caseload.
+    if request.user.is_therapist and request.user.clinic_id is not None:
+        return redirect("caseload")
     return render(request, "accounts/home.html")

@@ -1,8 +1,15 @@
 """Reads of client records, scoped to who is asking."""
 
+from django.db.models import Exists, OuterRef, Prefetch, Subquery
 from django.shortcuts import get_object_or_404
+from django.utils import timezone
+
+from alliance.models import SCORE_FIELDS, CheckIn, Flag, SurveyInvitation
+from sessions.models import Session
 
 from .models import Client
+
+SPARKLINE_POINTS = 8
 
 
 def clients_visible_to(user):
@@ -22,3 +29,99 @@ def clients_visible_to(user):
 
 def client_for_user(user, pk):
     return get_object_or_404(clients_visible_to(user).select_related("therapist", "clinic"), pk=pk)
+
+
+def _latest_total(source):
+    return Subquery(
+        CheckIn.objects.filter(client=OuterRef("pk"), source=source)
+        .order_by("-session__scheduled_start", "-session_id")
+        .values("total")[:1]
+    )
+
+
+def caseload_for_therapist(user, *, q="", modality="", needs_attention=False, status=Client.Status.ACTIVE, now=None):
+    """A therapist's caseload with everything its page shows, in a fixed number of
+    queries however many clients there are: one for the clients and their latest
+    numbers (correlated subqueries), one for their open flags, one for the last
+    check-ins of each (a windowed, sliced prefetch), plus the paginator's count."""
+    now = now or timezone.now()
+    open_flags = Flag.objects.filter(resolved_at__isnull=True)
+    sessions = Session.objects.filter(client=OuterRef("pk"))
+    qs = (
+        clients_visible_to(user)
+        .filter(therapist=user, status=status)
+        .annotate(
+            client_total=_latest_total(CheckIn.Source.CLIENT),
+            therapist_total=_latest_total(CheckIn.Source.THERAPIST),
+            last_session_at=Subquery(
+                sessions.filter(scheduled_start__lte=now).order_by("-scheduled_start").values("scheduled_start")[:1]
+            ),
+            next_session_at=Subquery(
+                sessions.filter(scheduled_start__gt=now).order_by("scheduled_start").values("scheduled_start")[:1]
+            ),
+            last_invitation_status=Subquery(
+                SurveyInvitation.objects.filter(client=OuterRef("pk")).order_by("-due_at", "-id").values("status")[:1]
+            ),
+            needs_attention=Exists(open_flags.filter(client=OuterRef("pk"))),
+        )
+        .prefetch_related(
+            Prefetch("flags", queryset=open_flags.order_by("-severity", "raised_at"), to_attr="open_flags"),
+            Prefetch(
+                "checkins",
+                queryset=CheckIn.objects.filter(source=CheckIn.Source.CLIENT)
+                .order_by("-session__scheduled_start", "-session_id")
+                .only("id", "client_id", "total", "session_id")[:SPARKLINE_POINTS],
+                to_attr="recent_checkins",
+            ),
+        )
+        .order_by("display_name", "id")
+    )
+    if q:
+        qs = qs.filter(display_name__icontains=q)
+    if modality:
+        qs = qs.filter(modality=modality)
+    if needs_attention:
+        qs = qs.filter(needs_attention=True)
+    return qs
+
+
+def client_record(client):
+    """Everything the client page shows besides the client itself: the sessions with
+    both totals and the survey state, the check-ins as chart series, the client's
+    comments, and every flag with its history."""
+    def total(source):
+        return Subquery(
+            CheckIn.objects.filter(session=OuterRef("pk"), source=source).values("total")[:1]
+        )
+
+    sessions = list(
+        Session.objects.filter(client=client)
+        .select_related("invitation")
+        .annotate(client_total=total(CheckIn.Source.CLIENT), therapist_total=total(CheckIn.Source.THERAPIST))
+        .order_by("-scheduled_start", "-id")
+    )
+    checkins = list(
+        CheckIn.objects.filter(client=client)
+        .select_related("session")
+        .order_by("session__scheduled_start", "session_id")
+    )
+    # One point per rated session, in session order; a side that did not rate is a gap.
+    points = {}
+    for c in checkins:
+        point = points.setdefault(c.session_id, {"date": c.session.scheduled_start, "client": None, "therapist": None})
+        point[c.source] = c
+    rows = list(points.values())
+
+    def series(field):
+        return {
+            side: [getattr(r[side], field) if r[side] is not None else None for r in rows]
+            for side in ("client", "therapist")
+        }
+
+    chart = {
+        "labels": [timezone.localtime(r["date"], client.clinic.tzinfo).strftime("%Y-%m-%d") for r in rows],
+        "series": {"total": series("total"), **{f: series(f) for f in SCORE_FIELDS}},
+    }
+    comments = [c for c in reversed(checkins) if c.source == CheckIn.Source.CLIENT and c.comment]
+    flags = list(Flag.objects.filter(client=client).select_related("acknowledged_by", "session"))
+    return {"sessions": sessions, "chart": chart, "chart_rows": rows, "comments": comments, "flags": flags}

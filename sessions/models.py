@@ -38,6 +38,9 @@ class Session(models.Model):
     format = models.CharField(max_length=12, choices=Format.choices, default=Format.IN_PERSON)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
+    # The one-time token of the form that logged it. Unique, so a double submit racing
+    # past the check in the browser session still cannot create the session twice.
+    form_token = models.UUIDField(null=True, blank=True, unique=True, editable=False)
 
     class Meta:
         ordering = ["-scheduled_start", "-id"]

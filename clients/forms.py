@@ -1,0 +1,72 @@
+from django import forms
+from django.db.models import Q
+
+from .models import Client
+
+
+class ClientForm(forms.ModelForm):
+    """Add or edit a client. A likely duplicate in the clinic (same name, ignoring case,
+    or same email) is refused until the therapist ticks "Save anyway"."""
+
+    confirm_duplicate = forms.BooleanField(
+        label="Save anyway: this is a different person", required=False,
+    )
+
+    class Meta:
+        model = Client
+        fields = ["display_name", "email", "survey_consent", "language", "modality", "relationship_approach"]
+        labels = {
+            "display_name": "Name or initials",
+            "email": "Email for check-ins (optional)",
+            "survey_consent": "The client agreed to receive check-in emails",
+            "relationship_approach": "Relationship approach",
+        }
+        help_texts = {
+            "survey_consent": "No check-in is ever emailed without this, an address, and no opt-out.",
+        }
+
+    def __init__(self, *args, clinic, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.clinic = clinic
+        self.duplicates = False
+
+    def clean_display_name(self):
+        name = " ".join(self.cleaned_data["display_name"].split())
+        if not name:
+            raise forms.ValidationError("Enter a name or initials.")
+        return name
+
+    def clean_email(self):
+        return self.cleaned_data["email"].strip().lower()
+
+    def clean(self):
+        data = super().clean()
+        name, email = data.get("display_name"), data.get("email")
+        if name:
+            match = Q(display_name__iexact=name)
+            if email:
+                match |= Q(email__iexact=email)
+            others = Client.objects.filter(clinic=self.clinic).filter(match)
+            if self.instance.pk:
+                others = others.exclude(pk=self.instance.pk)
+            if others.exists() and not data.get("confirm_duplicate"):
+                self.duplicates = True
+                # Says only that a match exists: the other client may be in someone else's caseload.
+                raise forms.ValidationError(
+                    "A client with this name or email already exists in your clinic. If this is a "
+                    "different person, tick “Save anyway” and save again.",
+                    code="duplicate",
+                )
+        return data
+
+
+class CaseloadFilterForm(forms.Form):
+    q = forms.CharField(label="Search by name", required=False, max_length=100)
+    modality = forms.ChoiceField(label="Modality", required=False, choices=[("", "All modalities"), *Client.Modality.choices])
+    attention = forms.BooleanField(label="Needs attention", required=False)
+    status = forms.ChoiceField(
+        label="Status", required=False, choices=Client.Status.choices,
+    )
+
+    def clean_status(self):
+        return self.cleaned_data["status"] or Client.Status.ACTIVE

@@ -1,0 +1,69 @@
+"""Writes of client records. Each runs in one transaction with its audit row, which
+holds field names only, never values."""
+
+from django.db import transaction
+from django.utils import timezone
+
+from alliance.invitations import invitation_schedule_for_session
+from alliance.models import SurveyInvitation
+from audit.services import audit_record
+from sessions.models import Session
+
+from .models import Client
+
+FIELDS = ("display_name", "email", "survey_consent", "language", "modality", "relationship_approach")
+
+
+def _reschedule_pending_invitations(client):
+    """After a change that may make the client ineligible for email (discharged,
+    consent withdrawn, address removed), let the invitation rules cancel what has not
+    been sent yet."""
+    pending = Session.objects.filter(
+        client=client, invitation__status=SurveyInvitation.Status.SCHEDULED
+    ).select_related("client", "client__clinic")
+    for session in pending:
+        session.client = client
+        invitation_schedule_for_session(session=session)
+
+
+@transaction.atomic
+def client_create(*, therapist, data, request=None):
+    client = Client.objects.create(
+        clinic=therapist.clinic, therapist=therapist, **{f: data[f] for f in FIELDS}
+    )
+    audit_record(action="client.create", actor=therapist, obj=client, request=request, detail={"fields": list(FIELDS)})
+    return client
+
+
+@transaction.atomic
+def client_update(*, client, by, data, request=None):
+    changed = [f for f in FIELDS if getattr(client, f) != data[f]]
+    if not changed:
+        return client
+    for f in changed:
+        setattr(client, f, data[f])
+    client.save(update_fields=[*changed, "updated_at"])
+    _reschedule_pending_invitations(client)
+    audit_record(action="client.update", actor=by, obj=client, request=request, detail={"fields": changed})
+    return client
+
+
+@transaction.atomic
+def client_discharge(*, client, by, request=None):
+    if client.status == Client.Status.DISCHARGED:
+        return client
+    client.status, client.discharged_at = Client.Status.DISCHARGED, timezone.now()
+    client.save(update_fields=["status", "discharged_at", "updated_at"])
+    _reschedule_pending_invitations(client)
+    audit_record(action="client.discharge", actor=by, obj=client, request=request)
+    return client
+
+
+@transaction.atomic
+def client_reactivate(*, client, by, request=None):
+    if client.status == Client.Status.ACTIVE:
+        return client
+    client.status, client.discharged_at = Client.Status.ACTIVE, None
+    client.save(update_fields=["status", "discharged_at", "updated_at"])
+    audit_record(action="client.reactivate", actor=by, obj=client, request=request)
+    return client

@@ -1,0 +1,66 @@
+from django import template
+from django.utils.html import format_html
+from django.utils.safestring import mark_safe
+
+from alliance.models import SCORE_FIELDS, SurveyInvitation
+
+register = template.Library()
+
+WIDTH, HEIGHT, PAD = 96, 24, 2
+
+
+@register.simple_tag
+def sparkline(checkins):
+    """A tiny SVG line of the client's last check-in totals (0–40), oldest on the left,
+    drawn on the server so the caseload needs no JavaScript. Its label reads the
+    numbers out for screen readers."""
+    totals = [c.total for c in reversed(checkins)]
+    if not totals:
+        return mark_safe('<span class="text-body-secondary small">no check-ins</span>')
+    step = (WIDTH - 2 * PAD) / max(len(totals) - 1, 1)
+
+    def y(total):
+        return round(HEIGHT - PAD - total / 40 * (HEIGHT - 2 * PAD), 1)
+
+    points = " ".join(f"{round(PAD + i * step, 1)},{y(t)}" for i, t in enumerate(totals))
+    last_x, last_y = round(PAD + (len(totals) - 1) * step, 1), y(totals[-1])
+    label = "Last {} client totals out of 40: {}".format(len(totals), ", ".join(str(t) for t in totals))
+    return format_html(
+        '<svg class="sparkline" viewBox="0 0 {} {}" role="img" aria-label="{}">'
+        '<title>{}</title>'
+        '<polyline fill="none" stroke="currentColor" stroke-width="1.5" points="{}"/>'
+        '<circle cx="{}" cy="{}" r="2" fill="currentColor"/>'
+        "</svg>",
+        WIDTH, HEIGHT, label, label, points, last_x, last_y,
+    )
+
+
+INVITATION_BADGES = {
+    "scheduled": "text-bg-light",
+    "sending": "text-bg-info",
+    "sent": "text-bg-info",
+    "answered": "text-bg-success",
+    "expired": "text-bg-warning",
+    "failed": "text-bg-danger",
+    "cancelled": "text-bg-secondary",
+}
+
+
+@register.inclusion_tag("clients/partials/survey_state.html")
+def survey_state(client, status):
+    """The state of a client's last check-in invitation, or "opted out"."""
+    if client.opted_out_at:
+        return {"label": "Opted out", "badge": "text-bg-dark"}
+    if not status:
+        return {"label": "No check-in yet" if client.can_receive_surveys else "No email consent", "badge": "text-bg-light"}
+    return {"label": SurveyInvitation.Status(status).label, "badge": INVITATION_BADGES.get(status, "text-bg-light")}
+
+
+
+
+@register.filter
+def attr_of(obj, name):
+    """`{{ checkin|attr_of:"trust" }}`: one score of a check-in, by the name of the chart."""
+    if name not in ("total", *SCORE_FIELDS):
+        return ""
+    return getattr(obj, name, "")

@@ -1,0 +1,114 @@
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from accounts.access import staff_required, therapist_required
+from alliance.models import SCORE_FIELDS
+from audit.services import audit_record
+
+from . import services
+from .forms import CaseloadFilterForm, ClientForm
+from .models import Client
+from .selectors import caseload_for_therapist, client_for_user, client_record
+
+PER_PAGE = 25
+
+
+def _render(request, template, context, status=200):
+    # Dates are shown in the clinic's time zone, not the server's.
+    with timezone.override(request.user.clinic.tzinfo):
+        return render(request, template, context, status=status)
+
+
+@therapist_required
+def caseload(request):
+    """The therapist's home: their clients, each with the numbers that say whether the
+    relationship needs a look. The query count does not grow with the caseload (see
+    clients.selectors.caseload_for_therapist and tests/clients/test_caseload.py)."""
+    form = CaseloadFilterForm(request.GET or None)
+    if form.is_bound and not form.is_valid():
+        context = {"form": form, "page": None, "filtered": True}
+        return _render(request, "clients/caseload.html", context, status=400)
+    filters = form.cleaned_data if form.is_bound else {}
+    clients = caseload_for_therapist(
+        request.user,
+        q=filters.get("q", ""),
+        modality=filters.get("modality", ""),
+        needs_attention=filters.get("attention", False),
+        status=filters.get("status") or Client.Status.ACTIVE,
+    )
+    page = Paginator(clients, PER_PAGE).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    context = {
+        "form": form,
+        "page": page,
+        "filtered": any(filters.get(k) for k in ("q", "modality", "attention")),
+        "query": query.urlencode(),
+        "status": filters.get("status") or Client.Status.ACTIVE,
+    }
+    return _render(request, "clients/caseload.html", context)
+
+
+@therapist_required
+def client_new(request):
+    form = ClientForm(request.POST or None, clinic=request.user.clinic)
+    if request.method == "POST":
+        if form.is_valid():
+            client = services.client_create(therapist=request.user, data=form.cleaned_data, request=request)
+            messages.success(request, f"{client.display_name} added to your caseload.")
+            return redirect("client_detail", pk=client.pk)
+        return _render(request, "clients/client_form.html", {"form": form}, status=400)
+    return _render(request, "clients/client_form.html", {"form": form})
+
+
+@therapist_required
+def client_edit(request, pk):
+    client = client_for_user(request.user, pk)
+    form = ClientForm(request.POST or None, instance=client, clinic=client.clinic)
+    if request.method == "POST":
+        if form.is_valid():
+            # The ModelForm has already copied the values onto `client`; reload so the
+            # service sees what is stored and records what really changed.
+            client.refresh_from_db()
+            services.client_update(client=client, by=request.user, data=form.cleaned_data, request=request)
+            messages.success(request, "Client details saved.")
+            return redirect("client_detail", pk=client.pk)
+        client.refresh_from_db()
+        return _render(request, "clients/client_form.html", {"form": form, "client": client}, status=400)
+    return _render(request, "clients/client_form.html", {"form": form, "client": client})
+
+
+@therapist_required
+@require_POST
+def client_discharge(request, pk):
+    client = client_for_user(request.user, pk)
+    services.client_discharge(client=client, by=request.user, request=request)
+    messages.success(request, f"{client.display_name} was discharged. No more check-ins will be sent.")
+    return redirect("client_detail", pk=client.pk)
+
+
+@therapist_required
+@require_POST
+def client_reactivate(request, pk):
+    client = client_for_user(request.user, pk)
+    services.client_reactivate(client=client, by=request.user, request=request)
+    messages.success(request, f"{client.display_name} is active again.")
+    return redirect("client_detail", pk=client.pk)
+
+
+@staff_required
+def client_detail(request, pk):
+    """The client's record: alliance charts, sessions, comments and flags. A clinic
+    admin sees it too, but never a note and no buttons that change anything."""
+    client = client_for_user(request.user, pk)
+    audit_record(action="client.view", actor=request.user, obj=client, request=request)
+    context = {
+        "client": client,
+        "can_edit": request.user.is_therapist,
+        "dimension_titles": [(f, f"{f.capitalize()} (0–10)") for f in SCORE_FIELDS],
+        **client_record(client),
+    }
+    return _render(request, "clients/client_detail.html", context)

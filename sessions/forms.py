@@ -1,0 +1,112 @@
+from datetime import datetime, timedelta
+
+from django import forms
+from django.utils import timezone
+
+from alliance.models import SCORE_FIELDS
+
+from .models import Session, SessionNote
+
+MAX_AHEAD = timedelta(days=366)
+MAX_BACK = timedelta(days=3653)
+
+SCORE_LABELS = {
+    "trust": ("Trust", "The client could trust me in this session."),
+    "empathy": ("Empathy", "The client felt heard and understood."),
+    "boundaries": ("Boundaries", "The session felt safe and respectful of limits."),
+    "collaboration": ("Collaboration", "We worked on what the client wanted, in a way that suits them."),
+}
+
+
+def _score_field(name):
+    label, help_text = SCORE_LABELS[name]
+    return forms.IntegerField(
+        label=f"{label} (0–10)",
+        help_text=f"{help_text} 0 = not at all, 10 = completely.",
+        required=False,
+        min_value=0,
+        max_value=10,
+        error_messages={
+            "min_value": "Scores run from 0 to 10.",
+            "max_value": "Scores run from 0 to 10.",
+            "invalid": "Enter a whole number from 0 to 10.",
+        },
+        widget=forms.NumberInput(attrs={"min": 0, "max": 10, "step": 1, "inputmode": "numeric"}),
+    )
+
+
+class SessionForm(forms.Form):
+    """One page to log (or edit) a session: when, how, whether the client came, the
+    private note and the therapist's own rating of the alliance."""
+
+    date = forms.DateField(
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        error_messages={"invalid": "Enter a real date (YYYY-MM-DD)."},
+    )
+    start_time = forms.TimeField(
+        label="Start time",
+        widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
+        error_messages={"invalid": "Enter a time as HH:MM."},
+    )
+    duration_minutes = forms.IntegerField(
+        label="Duration (minutes)", initial=50, min_value=5, max_value=480,
+        error_messages={"min_value": "A session lasts 5 to 480 minutes.", "max_value": "A session lasts 5 to 480 minutes."},
+    )
+    attendance = forms.ChoiceField(choices=Session.Attendance.choices, initial=Session.Attendance.ATTENDED)
+    format = forms.ChoiceField(choices=Session.Format.choices, initial=Session.Format.IN_PERSON)
+    note = forms.CharField(
+        label="Private note",
+        help_text=f"Only you can ever read it. Stored encrypted. Up to {SessionNote.MAX_LENGTH:,} characters.",
+        required=False,
+        max_length=SessionNote.MAX_LENGTH,
+        error_messages={"max_length": f"A note can be at most {SessionNote.MAX_LENGTH:,} characters."},
+        widget=forms.Textarea(attrs={"rows": 8}),
+    )
+    trust = _score_field("trust")
+    empathy = _score_field("empathy")
+    boundaries = _score_field("boundaries")
+    collaboration = _score_field("collaboration")
+    form_token = forms.CharField(widget=forms.HiddenInput, required=False)
+
+    def __init__(self, *args, tz, show_note=True, now=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.tz = tz
+        self.now = now or timezone.now()
+        if not show_note:
+            # Someone else's note: the field is not even rendered, so it cannot leak or be overwritten.
+            del self.fields["note"]
+
+    @classmethod
+    def initial_for(cls, session, *, tz, note, rating):
+        local = timezone.localtime(session.scheduled_start, tz)
+        initial = {
+            "date": local.date(), "start_time": local.time().replace(second=0, microsecond=0),
+            "duration_minutes": session.duration_minutes, "attendance": session.attendance,
+            "format": session.format, "note": note or "",
+        }
+        if rating is not None:
+            initial.update({f: getattr(rating, f) for f in SCORE_FIELDS})
+        return initial
+
+    def clean(self):
+        data = super().clean()
+        day, at = data.get("date"), data.get("start_time")
+        if day is not None and at is not None:
+            start = datetime.combine(day, at).replace(tzinfo=self.tz)
+            if start > self.now + MAX_AHEAD:
+                self.add_error("date", "A session can be at most one year in the future.")
+            elif start < self.now - MAX_BACK:
+                self.add_error("date", "A session can be at most ten years in the past.")
+            else:
+                data["scheduled_start"] = start
+        if data.get("attendance") == Session.Attendance.ATTENDED:
+            for f in SCORE_FIELDS:
+                if f in data and data[f] is None and f not in self.errors:
+                    self.add_error(f, "Rate this from 0 to 10: the session was attended.")
+        return data
+
+    @property
+    def rating(self):
+        if self.cleaned_data.get("attendance") != Session.Attendance.ATTENDED:
+            return None
+        return {f: self.cleaned_data[f] for f in SCORE_FIELDS}

@@ -1,0 +1,126 @@
+from django.contrib import messages
+from django.db import IntegrityError
+from django.shortcuts import redirect, render
+from django.utils import timezone
+
+from accounts.access import staff_required, therapist_required
+from alliance.models import SCORE_FIELDS, CheckIn, SurveyInvitation
+from audit.services import audit_record
+from clients.selectors import client_for_user
+
+from . import services
+from .form_tokens import REPLAY_MESSAGE, form_token_consume, form_token_is_open, form_token_issue
+from .forms import SessionForm
+from .models import SessionNote
+from .selectors import note_for_author, session_for_user
+
+
+def _render(request, template, context, status=200):
+    # Dates are entered and shown in the clinic's time zone, not the server's.
+    with timezone.override(request.user.clinic.tzinfo):
+        return render(request, template, context, status=status)
+
+
+def _replayed(request, context, **form_kwargs):
+    """Refuse a form whose one-time token was already used, saving nothing, and offer
+    the form again under a fresh token in case the user really means a second one."""
+    data = request.POST.copy()
+    data["form_token"] = form_token_issue(request)
+    context["form"] = SessionForm(data, **form_kwargs)
+    context["replayed"] = True
+    messages.error(request, REPLAY_MESSAGE)
+    return _render(request, "sessions/session_form.html", context, status=409)
+
+
+@therapist_required
+def session_new(request, client_pk):
+    client = client_for_user(request.user, client_pk)
+    tz = client.clinic.tzinfo
+    if request.method == "POST":
+        form = SessionForm(request.POST, tz=tz)
+        context = {"form": form, "client": client}
+        token = request.POST.get("form_token", "")
+        if not form_token_is_open(request, token):
+            return _replayed(request, context, tz=tz)
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                session = services.session_log(
+                    therapist=request.user, client=client, scheduled_start=data["scheduled_start"],
+                    duration_minutes=data["duration_minutes"], attendance=data["attendance"],
+                    format=data["format"], note=data["note"], rating=form.rating, form_token=token,
+                    request=request,
+                )
+            except IntegrityError:
+                # The same form raced itself (two submits at once): the first one won.
+                form_token_consume(request, token)
+                return _replayed(request, context, tz=tz)
+            form_token_consume(request, token)
+            messages.success(request, "Session logged.")
+            return redirect("client_detail", pk=client.pk)
+        return _render(request, "sessions/session_form.html", context, status=400)
+    form = SessionForm(tz=tz, initial={"form_token": form_token_issue(request)})
+    return _render(request, "sessions/session_form.html", {"form": form, "client": client})
+
+
+@staff_required
+def session_detail(request, pk):
+    session = session_for_user(request.user, pk)
+    note = note_for_author(request.user, session)
+    if note is not None:
+        audit_record(action="note.read", actor=request.user, obj=session, clinic=session.client.clinic, request=request)
+    checkins = {c.source: c for c in CheckIn.objects.filter(session=session)}
+    by_client, by_therapist = checkins.get(CheckIn.Source.CLIENT), checkins.get(CheckIn.Source.THERAPIST)
+    rating_rows = [
+        (label, getattr(by_client, f, None), getattr(by_therapist, f, None))
+        for f, label in [*((f, f.capitalize()) for f in SCORE_FIELDS), ("total", "Total (0–40)")]
+    ]
+    context = {
+        "session": session,
+        "client": session.client,
+        "note": note,
+        "has_note": SessionNote.objects.filter(session=session).exists(),
+        "client_checkin": by_client,
+        "therapist_checkin": by_therapist,
+        "rating_rows": rating_rows,
+        "invitation": SurveyInvitation.objects.filter(session=session).first(),
+        "changes": session.changes.select_related("changed_by"),
+        "can_edit": request.user.is_therapist,
+    }
+    return _render(request, "sessions/session_detail.html", context)
+
+
+@therapist_required
+def session_edit(request, pk):
+    session = session_for_user(request.user, pk)
+    client = session.client
+    tz = client.clinic.tzinfo
+    existing_note = SessionNote.objects.filter(session=session).only("author_id").first()
+    # The note field is shown only to its author, or when there is no note yet.
+    show_note = existing_note is None or existing_note.author_id == request.user.pk
+    context = {"session": session, "client": client}
+    if request.method == "POST":
+        form = SessionForm(request.POST, tz=tz, show_note=show_note)
+        context["form"] = form
+        token = request.POST.get("form_token", "")
+        if not form_token_is_open(request, token):
+            return _replayed(request, context, tz=tz, show_note=show_note)
+        if form.is_valid():
+            data = form.cleaned_data
+            services.session_update(
+                session=session, by=request.user, scheduled_start=data["scheduled_start"],
+                duration_minutes=data["duration_minutes"], attendance=data["attendance"], format=data["format"],
+                note=data["note"] if show_note else None, rating=form.rating, request=request,
+            )
+            form_token_consume(request, token)
+            messages.success(request, "Session updated.")
+            return redirect("session_detail", pk=session.pk)
+        return _render(request, "sessions/session_form.html", context, status=400)
+    note = note_for_author(request.user, session) if show_note else None
+    if note is not None:
+        audit_record(action="note.read", actor=request.user, obj=session, clinic=client.clinic, request=request)
+    rating = CheckIn.objects.filter(session=session, source=CheckIn.Source.THERAPIST).first()
+    initial = SessionForm.initial_for(session, tz=tz, note=note, rating=rating)
+    initial["form_token"] = form_token_issue(request)
+    context["form"] = SessionForm(tz=tz, show_note=show_note, initial=initial)
+    return _render(request, "sessions/session_form.html", context)
