@@ -1,3 +1,9 @@
-from django.urls import path  # noqa: F401
+"""Development only, mounted at /dev/ when settings.RAPPORT_DEV_OUTBOX is set."""
 
-urlpatterns = []
+from django.urls import path
+
+from alliance.views import outbox
+
+urlpatterns = [
+    path("outbox/", outbox.dev_outbox, name="dev_outbox"),
+]

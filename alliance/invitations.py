@@ -9,6 +9,8 @@ import hashlib
 import secrets
 from datetime import timedelta
 
+from django.utils import timezone
+
 from .models import SurveyInvitation
 
 TOKEN_BYTES = 32  # 256 random bits; the issue asks for at least 128.
@@ -28,28 +30,31 @@ def invitation_schedule_for_session(*, session):
     """Create, move or cancel the invitation of a session so it matches the session as
     saved now. Must run inside the transaction that saves the session.
 
+    Only an attended session of a client who consented, has an address and has not
+    opted out gets one. A session logged so late that its check-in would already have
+    expired gets none either: asking about a session weeks ago helps nobody.
+
     The stored digest starts as the digest of a token nobody knows: the real token is
-    minted by the sender at send time, because only its digest may be stored and the
-    email needs the token itself.
+    minted by the sender at send time (alliance/outbox.py), because only its digest may
+    be stored and the email needs the token itself.
     """
     client = session.client
     clinic = client.clinic
+    due_at = session.ends_at + timedelta(hours=clinic.survey_delay_hours)
+    too_late = due_at + timedelta(days=clinic.expiry_days) <= timezone.now()
+    eligible = session.was_attended and client.can_receive_surveys and not too_late
     existing = SurveyInvitation.objects.filter(session=session).first()
-    eligible = session.was_attended and client.can_receive_surveys
     if existing is not None:
-        if existing.status == SurveyInvitation.Status.SCHEDULED:
-            if eligible:
-                existing.due_at = session.ends_at + timedelta(hours=clinic.survey_delay_hours)
-                existing.save(update_fields=["due_at"])
-            else:
-                existing.status = SurveyInvitation.Status.CANCELLED
-                existing.save(update_fields=["status"])
+        waiting = existing.status in (SurveyInvitation.Status.SCHEDULED, SurveyInvitation.Status.CANCELLED)
+        if waiting and eligible:
+            # Moved (new time) or corrected back to attended after a cancellation.
+            existing.due_at = due_at
+            existing.status = SurveyInvitation.Status.SCHEDULED
+            existing.save(update_fields=["due_at", "status"])
+        elif existing.status == SurveyInvitation.Status.SCHEDULED:
+            existing.status = SurveyInvitation.Status.CANCELLED
+            existing.save(update_fields=["status"])
         return existing
     if not eligible:
         return None
-    return SurveyInvitation.objects.create(
-        session=session,
-        client=client,
-        token_hash=new_token()[1],
-        due_at=session.ends_at + timedelta(hours=clinic.survey_delay_hours),
-    )
+    return SurveyInvitation.objects.create(session=session, client=client, token_hash=new_token()[1], due_at=due_at)

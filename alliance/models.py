@@ -73,9 +73,18 @@ class SurveyInvitation(models.Model):
     session = models.OneToOneField("therapy_sessions.Session", on_delete=models.CASCADE, related_name="invitation")
     client = models.ForeignKey("clients.Client", on_delete=models.CASCADE, related_name="invitations")
     token_hash = models.CharField(max_length=64, unique=True)
+    # The reminder carries its own token so that sending it does not kill the first
+    # email's link: either digest opens the check-in (alliance/survey.py).
+    reminder_token_hash = models.CharField(max_length=64, unique=True, null=True, blank=True)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.SCHEDULED)
     due_at = models.DateTimeField()
     claimed_at = models.DateTimeField(null=True, blank=True)
+    # The outbox's claim on a row being sent (alliance/outbox.py): the id of the one
+    # Celery task allowed to send it, when an attempt started, and when the claim lapses
+    # so that a sweep may take the row back from a worker that died.
+    claim_id = models.CharField(max_length=36, blank=True)
+    attempt_started_at = models.DateTimeField(null=True, blank=True)
+    lease_until = models.DateTimeField(null=True, blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
     reminded_at = models.DateTimeField(null=True, blank=True)
     opened_at = models.DateTimeField(null=True, blank=True)
@@ -89,6 +98,7 @@ class SurveyInvitation(models.Model):
         ordering = ["-due_at", "-id"]
         indexes = [
             models.Index(fields=["status", "due_at"]),
+            models.Index(fields=["status", "lease_until"], name="invitation_status_lease_idx"),
             models.Index(fields=["status", "sent_at"]),
             models.Index(fields=["status", "expires_at"]),
             models.Index(fields=["client", "-due_at"]),

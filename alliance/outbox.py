@@ -1,0 +1,395 @@
+"""The survey outbox: how a scheduled invitation becomes exactly one email.
+
+DESIGN.md, "How the survey travels". The database is the source of truth and the broker
+only carries ids, so every step first wins a conditional UPDATE on the invitation row
+and does nothing if it loses:
+
+1. `invitations_dispatch_due` (beat, every minute) claims due rows: scheduled → sending,
+   with a fresh `claim_id` and a `lease_until`. On PostgreSQL the candidates are locked
+   with SELECT … FOR UPDATE SKIP LOCKED, so two sweeps split the work instead of
+   queueing behind each other; on SQLite (whose IMMEDIATE transactions already
+   serialise writers) each row is claimed by a conditional UPDATE whose row count says
+   whether we won it. After commit each claimed row is queued as
+   `send_invitation(id)` with the claim id as the Celery task id.
+2. `invitation_send` (the task) starts an attempt only if the row is still `sending`
+   under *its* claim and no other attempt holds it: a task delivered twice, or a task
+   whose claim was taken back, does nothing. The attempt mints a fresh token, stores
+   its digest and commits *before* talking to SMTP, so the link works the moment the
+   email lands; then it sends, then marks the row sent.
+3. A worker killed mid-send leaves the row `sending` with a lease that runs out; the
+   next sweep reclaims it under a new claim id (the old message, if it is ever
+   redelivered, finds the claim is not its own). The attempt lease outlasts the hard
+   task time limit, so a claim is never taken from an attempt that may still be
+   talking to SMTP.
+
+The residual risk, stated plainly: if the process dies after the SMTP server accepted
+the message but before the "sent" UPDATE commits (a window of one local UPDATE, well
+under a millisecond), or if SMTP accepts the message and the connection then times out
+before we read the reply, the row is sent again when it is reclaimed. The client then
+gets at most one duplicate per such crash, and the first email's link stops working
+(its digest was replaced). Closing that window would need an SMTP provider with
+idempotency keys; nothing in plain SMTP lets us ask "did you already take this one?".
+"""
+
+import logging
+import smtplib
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import F, Q
+from django.urls import reverse
+from django.utils import timezone
+
+from accounts.models import Clinic
+from audit.services import audit_record
+
+from .emails import email_send
+from .flags import flags_recompute_for_client
+from .invitations import new_token
+from .models import SurveyInvitation
+
+log = logging.getLogger(__name__)
+Status = SurveyInvitation.Status
+
+# Errors a retry may cure. Anything else is a bug: the task fails, the lease runs out
+# and the row is reclaimed until its attempts are used up.
+TRANSIENT = (smtplib.SMTPException, OSError)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    result: str  # sent | retry | failed | cancelled | skipped
+    retry_in: int | None = None
+
+
+SKIPPED = Outcome("skipped")
+
+
+# --- Links ----------------------------------------------------------------------------
+
+
+def survey_url(token):
+    return settings.SITE_URL + reverse("survey_checkin", args=[token])
+
+
+def unsubscribe_url(token):
+    return settings.SITE_URL + reverse("survey_unsubscribe", args=[token])
+
+
+def _email_for(invitation, token, *, name):
+    client = invitation.client
+    clinic = client.clinic
+    unsubscribe = unsubscribe_url(token)
+    return dict(
+        name=name,
+        to=client.email,
+        language=client.language,
+        tz=clinic.tzinfo,
+        context={
+            "clinic_name": clinic.name,
+            "language": client.language,
+            "survey_url": survey_url(token),
+            "unsubscribe_url": unsubscribe,
+            "expires_at": invitation.expires_at,
+        },
+        # RFC 2369 and RFC 8058: mail clients show an "Unsubscribe" button that POSTs
+        # "List-Unsubscribe=One-Click" to this URL without opening a page.
+        headers={
+            "List-Unsubscribe": f"<{unsubscribe}>",
+            "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+        },
+    )
+
+
+def _short_error(exc):
+    """A short description of a delivery error for `last_error`: codes and class names
+    only, never the server's text, which often quotes the recipient's address."""
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        codes = sorted({code for code, _ in exc.recipients.values()})
+        return f"SMTP recipient refused {codes}"
+    if isinstance(exc, smtplib.SMTPResponseException):
+        return f"SMTP {exc.smtp_code} ({type(exc).__name__})"
+    return type(exc).__name__[:300]
+
+
+def _is_permanent(exc):
+    """5xx replies will be refused again; 4xx replies and network errors may pass later."""
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        return all(code >= 500 for code, _ in exc.recipients.values())
+    if isinstance(exc, smtplib.SMTPResponseException):
+        return exc.smtp_code >= 500
+    return False
+
+
+def retry_delay(attempts):
+    return min(settings.SURVEY_RETRY_BASE_SECONDS * 2**attempts, settings.SURVEY_RETRY_MAX_SECONDS)
+
+
+def _enqueue(task, ids_and_claims):
+    """Queue one task per claimed row. A broker hiccup here loses nothing: the row stays
+    claimed until its lease runs out and the next sweep claims it again."""
+    for invitation_id, claim_id in ids_and_claims:
+        try:
+            task.apply_async(args=[invitation_id], task_id=claim_id)
+        except Exception:  # noqa: BLE001 - see the docstring
+            log.exception("outbox.enqueue_failed invitation=%s", invitation_id)
+
+
+# --- 1. The sweep -----------------------------------------------------------------------
+
+
+def _claimable(now):
+    return Q(status=Status.SCHEDULED, due_at__lte=now) | Q(status=Status.SENDING, lease_until__lt=now)
+
+
+def invitations_dispatch_due(*, now=None, limit=None):
+    """Claim the invitations that are due, and those whose claim lapsed, and queue a
+    send task for each once the claim is committed. Returns the claimed ids."""
+    from .tasks import send_invitation
+
+    now = now or timezone.now()
+    limit = limit or settings.SURVEY_DISPATCH_BATCH
+    lease_until = now + timedelta(seconds=settings.SURVEY_STALE_SENDING_SECONDS)
+    claimed = []
+    with transaction.atomic():
+        candidates = SurveyInvitation.objects.filter(_claimable(now)).order_by("due_at", "id")
+        if connection.features.has_select_for_update_skip_locked:
+            candidates = candidates.select_for_update(skip_locked=True)
+        for invitation_id in list(candidates.values_list("id", flat=True)[:limit]):
+            claim_id = str(uuid.uuid4())
+            # The condition is repeated in the UPDATE: on SQLite it is what makes the
+            # claim exclusive (the row count says whether we won); on PostgreSQL the
+            # row is already locked, so it always wins.
+            won = SurveyInvitation.objects.filter(_claimable(now), id=invitation_id).update(
+                status=Status.SENDING, claim_id=claim_id, claimed_at=now, lease_until=lease_until,
+                attempt_started_at=None,
+            )
+            if won:
+                claimed.append((invitation_id, claim_id))
+        transaction.on_commit(lambda: _enqueue(send_invitation, claimed))
+    if claimed:
+        log.info("outbox.claimed count=%s", len(claimed))
+    return [invitation_id for invitation_id, _ in claimed]
+
+
+# --- 2. One send ------------------------------------------------------------------------
+
+
+def invitation_send(*, invitation_id, claim_id):
+    """Send the check-in email of one claimed invitation, at most once per claim.
+
+    Returns an Outcome; `retry_in` asks the caller (the Celery task) to try again later
+    under the same claim."""
+    now = timezone.now()
+    invitation = (
+        SurveyInvitation.objects.select_related("client__clinic", "session")
+        .filter(id=invitation_id, status=Status.SENDING, claim_id=claim_id)
+        .first()
+    )
+    if invitation is None:
+        return SKIPPED
+    client, clinic = invitation.client, invitation.client.clinic
+    mine = SurveyInvitation.objects.filter(id=invitation_id, status=Status.SENDING, claim_id=claim_id)
+
+    if not (client.can_receive_surveys and invitation.session.was_attended):
+        # Opted out, withdrew consent, lost their address or the session turned out to
+        # be a no-show since the invitation was scheduled.
+        mine.update(status=Status.CANCELLED, lease_until=None, attempt_started_at=None)
+        return Outcome("cancelled")
+    if invitation.attempts >= clinic.max_send_attempts:
+        # Reclaimed after crashes that used up every attempt.
+        return _fail(invitation, mine, invitation.last_error or "attempts exhausted")
+
+    token, digest = new_token()
+    expires_preview = now + timedelta(days=clinic.expiry_days)
+    with transaction.atomic():
+        # The attempt starts only if no other run of this claim holds it (a task
+        # delivered twice) and the client has not opted out meanwhile.
+        started = mine.filter(
+            Q(attempt_started_at__isnull=True) | Q(lease_until__lt=now),
+            client__opted_out_at__isnull=True,
+        ).update(
+            attempts=F("attempts") + 1,
+            attempt_started_at=now,
+            lease_until=now + timedelta(seconds=settings.SURVEY_ATTEMPT_LEASE_SECONDS),
+            token_hash=digest,
+        )
+    if not started:
+        return SKIPPED
+    attempts = invitation.attempts + 1
+
+    invitation.expires_at = expires_preview
+    try:
+        email_send(**_email_for(invitation, token, name="checkin"))
+    except TRANSIENT as exc:
+        error = _short_error(exc)
+        log.warning("outbox.send_failed invitation=%s attempt=%s error=%s", invitation_id, attempts, error)
+        if _is_permanent(exc) or attempts >= clinic.max_send_attempts:
+            return _fail(invitation, mine, error)
+        delay = retry_delay(attempts)
+        # Release the attempt, and keep the claim for the backoff plus the usual grace
+        # so a sweep does not take it back while the retry waits.
+        mine.update(
+            last_error=error, attempt_started_at=None,
+            lease_until=timezone.now() + timedelta(seconds=delay + settings.SURVEY_STALE_SENDING_SECONDS),
+        )
+        return Outcome("retry", retry_in=delay)
+
+    # Nothing but this UPDATE between the SMTP server's "250 OK" and the commit: see the
+    # module docstring for what a crash right here costs.
+    sent_at = timezone.now()
+    with transaction.atomic():
+        marked = mine.update(
+            status=Status.SENT, sent_at=sent_at, expires_at=sent_at + timedelta(days=clinic.expiry_days),
+            attempt_started_at=None, lease_until=None, last_error="",
+        )
+        if marked:
+            audit_record(
+                action="invitation.sent", obj=invitation, clinic=clinic,
+                detail={"session_id": invitation.session_id, "attempts": attempts},
+            )
+    if not marked:
+        # Cancelled by an opt-out while the email was on its way.
+        log.warning("outbox.sent_but_not_marked invitation=%s", invitation_id)
+    return Outcome("sent")
+
+
+def _fail(invitation, mine, error):
+    with transaction.atomic():
+        if mine.update(status=Status.FAILED, last_error=error[:300], attempt_started_at=None, lease_until=None):
+            audit_record(
+                action="invitation.failed", obj=invitation, clinic=invitation.client.clinic,
+                detail={"session_id": invitation.session_id},
+            )
+    return Outcome("failed")
+
+
+# --- Reminders ----------------------------------------------------------------------------
+
+
+def invitations_remind_due(*, now=None):
+    """Claim the sent, unanswered invitations whose reminder is due (per clinic:
+    `reminder_after_hours` after sending, before expiry) and queue one reminder each.
+
+    Setting `reminded_at` is the claim, so a reminder is sent at most once: a crash
+    mid-send loses that reminder rather than sending two. A lost reminder costs little;
+    a second one is noise in someone's inbox."""
+    from .tasks import send_reminder
+
+    now = now or timezone.now()
+    claimed = []
+    with transaction.atomic():
+        for clinic in Clinic.objects.only("id", "reminder_after_hours"):
+            due = SurveyInvitation.objects.filter(
+                client__clinic=clinic, status=Status.SENT, reminded_at__isnull=True,
+                sent_at__lte=now - timedelta(hours=clinic.reminder_after_hours),
+                expires_at__gt=now, client__opted_out_at__isnull=True,
+            ).values_list("id", flat=True)
+            for invitation_id in list(due[: settings.SURVEY_DISPATCH_BATCH]):
+                won = SurveyInvitation.objects.filter(
+                    id=invitation_id, status=Status.SENT, reminded_at__isnull=True
+                ).update(reminded_at=now)
+                if won:
+                    claimed.append((invitation_id, None))
+        transaction.on_commit(lambda: _enqueue(send_reminder, claimed))
+    return [invitation_id for invitation_id, _ in claimed]
+
+
+def invitation_send_reminder(*, invitation_id, retries=0):
+    """Send the one reminder of a claimed invitation, with a token of its own so the
+    first email's link keeps working."""
+    invitation = (
+        SurveyInvitation.objects.select_related("client__clinic")
+        .filter(id=invitation_id, status=Status.SENT, reminded_at__isnull=False, reminder_token_hash__isnull=True)
+        .first()
+    )
+    if invitation is None or not invitation.client.can_receive_surveys:
+        return SKIPPED
+    clinic = invitation.client.clinic
+    token, digest = new_token()
+    with transaction.atomic():
+        # Whoever stores the reminder digest first sends; a second delivery of this
+        # task finds it stored and stops.
+        started = SurveyInvitation.objects.filter(
+            id=invitation_id, status=Status.SENT, reminder_token_hash__isnull=True,
+            client__opted_out_at__isnull=True,
+        ).update(reminder_token_hash=digest)
+    if not started:
+        return SKIPPED
+    try:
+        email_send(**_email_for(invitation, token, name="reminder"))
+    except TRANSIENT as exc:
+        error = _short_error(exc)
+        # Nothing was delivered: free the slot so a retry can mint a new token.
+        SurveyInvitation.objects.filter(id=invitation_id, reminder_token_hash=digest).update(
+            reminder_token_hash=None, last_error=f"reminder: {error}"[:300]
+        )
+        if _is_permanent(exc) or retries + 1 >= clinic.max_send_attempts:
+            return Outcome("failed")
+        return Outcome("retry", retry_in=retry_delay(retries + 1))
+    audit_record(
+        action="invitation.reminded", obj=invitation, clinic=clinic, detail={"session_id": invitation.session_id}
+    )
+    return Outcome("sent")
+
+
+# --- Expiry -------------------------------------------------------------------------------
+
+
+def invitations_expire(*, now=None):
+    """Expire sent invitations whose link ran out unanswered, then recompute the flags
+    of their clients (two expiries in a row raise "no feedback"). Returns the count."""
+    now = now or timezone.now()
+    rows = list(
+        SurveyInvitation.objects.select_related("client__clinic")
+        .filter(status=Status.SENT, expires_at__lte=now)
+        .order_by("expires_at", "id")[: settings.SURVEY_DISPATCH_BATCH]
+    )
+    clients, count = {}, 0
+    for invitation in rows:
+        with transaction.atomic():
+            # answered_at guards the race with a client submitting at the last second.
+            expired = SurveyInvitation.objects.filter(
+                id=invitation.id, status=Status.SENT, expires_at__lte=now, answered_at__isnull=True
+            ).update(status=Status.EXPIRED)
+            if expired:
+                audit_record(
+                    action="invitation.expired", obj=invitation, clinic=invitation.client.clinic,
+                    detail={"session_id": invitation.session_id},
+                )
+                clients[invitation.client_id] = invitation.client
+                count += 1
+    for client in clients.values():
+        flags_recompute_for_client(client=client)
+    return count
+
+
+# --- Resend -------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def invitation_resend(*, invitation, by):
+    """Send a failed or expired check-in again, now, as a new invitation: attempts
+    reset, old links dead. Returns False when the invitation cannot be resent (it is in
+    another state, or the client may no longer receive check-ins)."""
+    client = invitation.client
+    if not client.can_receive_surveys:
+        return False
+    now = timezone.now()
+    reset = SurveyInvitation.objects.filter(id=invitation.id, status__in=[Status.FAILED, Status.EXPIRED]).update(
+        status=Status.SCHEDULED, due_at=now, attempts=0, last_error="", claim_id="", claimed_at=None,
+        attempt_started_at=None, lease_until=None, sent_at=None, reminded_at=None, opened_at=None,
+        expires_at=None, token_hash=new_token()[1], reminder_token_hash=None,
+    )
+    if not reset:
+        return False
+    audit_record(
+        action="invitation.resend", actor=by, obj=invitation, clinic=client.clinic,
+        detail={"session_id": invitation.session_id},
+    )
+    # An expired invitation no longer counts towards "no feedback".
+    flags_recompute_for_client(client=client)
+    return True

@@ -1,0 +1,80 @@
+"""The words a client reads on the check-in pages, in each language we ask in.
+
+Our own instrument and our own wording (DESIGN.md, "The alliance check-in"); never the
+item wording of PCOMS/SRS or the WAI-SR. Kept as plain data rather than gettext
+catalogues because the client's language is a field on the client, not the browser's,
+and because the wording of a measure should be reviewed side by side in one place.
+"""
+
+DIMENSIONS = ("trust", "empathy", "boundaries", "collaboration")
+
+TEXT = {
+    "en": {
+        "title": "Your check-in",
+        "intro": "Four quick questions about your last session. It takes under a minute.",
+        "from": "From",
+        "scale_low": "0 = not at all",
+        "scale_high": "10 = completely",
+        "questions": {
+            "trust": "I could trust my therapist in this session.",
+            "empathy": "I felt heard and understood.",
+            "boundaries": "The session felt safe and respectful of limits.",
+            "collaboration": "We worked on what I wanted, in a way that suits me.",
+        },
+        "comment": "Anything else you would like to say? (optional)",
+        "comment_help": "Up to 2,000 characters. Your therapist will read it.",
+        "submit": "Send my answers",
+        "expires": "This link works until",
+        "errors": "Some answers are missing. Please check the questions marked below.",
+        "choose": "Please choose a number from 0 to 10.",
+        "comment_too_long": "Please keep your comment to 2,000 characters or fewer.",
+        "privacy": "Your answers go only to your clinic.",
+        "unsubscribe": "Stop these emails",
+        "thanks_title": "Thank you",
+        "thanks_body": "Your answers were sent. You can close this page now.",
+        "unsubscribe_title": "Stop check-in emails?",
+        "unsubscribe_body": (
+            "You will no longer get check-in emails from {clinic}. Your therapist will see "
+            "that you chose this, and you can ask them to turn the emails back on at any time."
+        ),
+        "unsubscribe_button": "Yes, stop these emails",
+        "unsubscribed_title": "Done",
+        "unsubscribed_body": "You will not get any more check-in emails from {clinic}.",
+    },
+    "es": {
+        "title": "Su consulta",
+        "intro": "Cuatro preguntas breves sobre su última sesión. Le llevará menos de un minuto.",
+        "from": "De",
+        "scale_low": "0 = nada",
+        "scale_high": "10 = totalmente",
+        "questions": {
+            "trust": "Pude confiar en mi terapeuta en esta sesión.",
+            "empathy": "Me sentí escuchado/a y comprendido/a.",
+            "boundaries": "La sesión fue un espacio seguro que respetó mis límites.",
+            "collaboration": "Trabajamos en lo que yo quería, de una manera que me conviene.",
+        },
+        "comment": "¿Quiere añadir algo más? (opcional)",
+        "comment_help": "Hasta 2.000 caracteres. Su terapeuta lo leerá.",
+        "submit": "Enviar mis respuestas",
+        "expires": "Este enlace funciona hasta el",
+        "errors": "Faltan algunas respuestas. Revise las preguntas marcadas abajo.",
+        "choose": "Elija un número del 0 al 10.",
+        "comment_too_long": "Su comentario puede tener como máximo 2.000 caracteres.",
+        "privacy": "Sus respuestas solo llegan a su centro.",
+        "unsubscribe": "No recibir más estos correos",
+        "thanks_title": "Gracias",
+        "thanks_body": "Sus respuestas se han enviado. Ya puede cerrar esta página.",
+        "unsubscribe_title": "¿Dejar de recibir estos correos?",
+        "unsubscribe_body": (
+            "Ya no recibirá correos de consulta de {clinic}. Su terapeuta verá que lo ha "
+            "elegido, y puede pedirle que los vuelva a activar cuando quiera."
+        ),
+        "unsubscribe_button": "Sí, no quiero recibir más correos",
+        "unsubscribed_title": "Hecho",
+        "unsubscribed_body": "Ya no recibirá más correos de consulta de {clinic}.",
+    },
+}
+
+
+def text_for(language):
+    return TEXT.get(language) or TEXT["en"]

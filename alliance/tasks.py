@@ -1,0 +1,45 @@
+"""Celery tasks of the survey outbox. Thin on purpose: load by id, call the service in
+alliance/outbox.py, retry when it says so. Arguments are ids only; the database holds
+the state, so a task delivered twice, late or after a crash does no harm (see the
+docstring of alliance/outbox.py)."""
+
+from celery import shared_task
+
+from . import outbox
+
+# Both send tasks must survive a worker dying mid-run: acknowledged only after they
+# ran, handed back if the worker is lost. These repeat the settings on purpose, so a
+# change of global defaults cannot quietly weaken them.
+SEND_OPTIONS = dict(bind=True, acks_late=True, reject_on_worker_lost=True, max_retries=None, ignore_result=True)
+
+
+@shared_task(ignore_result=True)
+def dispatch_due_invitations():
+    return len(outbox.invitations_dispatch_due())
+
+
+@shared_task(ignore_result=True)
+def send_due_reminders():
+    return len(outbox.invitations_remind_due())
+
+
+@shared_task(ignore_result=True)
+def expire_invitations():
+    return outbox.invitations_expire()
+
+
+@shared_task(**SEND_OPTIONS)
+def send_invitation(self, invitation_id):
+    # The task id is the claim the sweep wrote on the row; retries keep it.
+    outcome = outbox.invitation_send(invitation_id=invitation_id, claim_id=self.request.id)
+    if outcome.retry_in is not None:
+        raise self.retry(countdown=outcome.retry_in)
+    return outcome.result
+
+
+@shared_task(**SEND_OPTIONS)
+def send_reminder(self, invitation_id):
+    outcome = outbox.invitation_send_reminder(invitation_id=invitation_id, retries=self.request.retries)
+    if outcome.retry_in is not None:
+        raise self.retry(countdown=outcome.retry_in)
+    return outcome.result
