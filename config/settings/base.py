@@ -163,15 +163,17 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 # --- Celery ---------------------------------------------------------------------------
 # With REDIS_URL set, Redis carries the tasks. Without it, kombu's filesystem transport
 # under var/ does, so `make run` needs no server. Tasks carry ids only; the database is
-# the source of truth (see alliance/tasks.py).
+# the source of truth (see alliance/outbox.py): a message that is lost, duplicated or
+# redelivered can delay an email but never send it twice, because each send first wins
+# a conditional UPDATE on the invitation row.
 
 REDIS_URL = env("REDIS_URL", default="")
 CELERY_QUEUE_DIR = VAR_DIR / "celery"
 if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
     CELERY_BROKER_TRANSPORT_OPTIONS = {
-        # Must exceed the longest countdown/eta we ever schedule, or Redis redelivers
-        # a task that is merely waiting. Our longest retry backoff is 1 hour.
+        # Must exceed the longest countdown/eta we ever schedule (SURVEY_RETRY_MAX_SECONDS),
+        # or Redis hands a merely waiting task to a second worker.
         "visibility_timeout": 2 * 60 * 60,
     }
 else:
@@ -180,6 +182,7 @@ else:
         "data_folder_in": str(CELERY_QUEUE_DIR / "out"),
         "data_folder_out": str(CELERY_QUEUE_DIR / "out"),
         "processed_folder": str(CELERY_QUEUE_DIR / "processed"),
+        "control_folder": str(CELERY_QUEUE_DIR / "control"),
         "store_processed": False,
     }
 CELERY_TASK_DEFAULT_QUEUE = env("CELERY_QUEUE", default="rapport")
@@ -187,9 +190,15 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_IGNORE_RESULT = True
+# A task is acknowledged only after it ran, and a worker that dies mid-task gives the
+# message back, so a crash delays an email rather than losing it. The outbox's claim
+# (alliance/outbox.py) makes the redelivered run harmless.
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
+# The hard limit bounds how long one send attempt can hold its claim; SMTP itself gives
+# up after EMAIL_TIMEOUT, well inside the soft limit.
 CELERY_TASK_TIME_LIMIT = 120
 CELERY_TASK_SOFT_TIME_LIMIT = 90
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
@@ -200,6 +209,49 @@ CELERY_BEAT_SCHEDULE = {
     "send-due-reminders": {"task": "alliance.tasks.send_due_reminders", "schedule": 60.0},
     "expire-invitations": {"task": "alliance.tasks.expire_invitations", "schedule": 60.0},
 }
+
+# --- Survey outbox ----------------------------------------------------------------------
+# Timing of the check-in emails' delivery (the clinic sets when they are due; these set
+# how the outbox copes with failures). See alliance/outbox.py.
+
+# SMTP failures retry after base * 2**attempts seconds, capped; attempts are capped per
+# clinic (Clinic.max_send_attempts).
+SURVEY_RETRY_BASE_SECONDS = env.int("SURVEY_RETRY_BASE_SECONDS", default=60)
+SURVEY_RETRY_MAX_SECONDS = env.int("SURVEY_RETRY_MAX_SECONDS", default=60 * 60)
+# One send attempt holds its claim this long; it must exceed the hard task time limit,
+# so a claim is never taken from an attempt that may still be talking to SMTP.
+SURVEY_ATTEMPT_LEASE_SECONDS = CELERY_TASK_TIME_LIMIT + 60
+# A claimed row may wait this long in the queue before a sweep takes it back (the worker
+# holding it died, or the broker lost the message).
+SURVEY_STALE_SENDING_SECONDS = env.int("SURVEY_STALE_SENDING_SECONDS", default=15 * 60)
+SURVEY_DISPATCH_BATCH = 500
+# Unsubscribe links keep working this long after the email was sent.
+SURVEY_UNSUBSCRIBE_DAYS = 90
+# Survey pages, per client IP (django-ratelimit syntax).
+SURVEY_RATE_LIMIT = env("SURVEY_RATE_LIMIT", default="30/m")
+
+# --- Cache ------------------------------------------------------------------------------
+# Rate limits count in the cache, so it must be shared by every web process: Redis when
+# there is one; otherwise files under var/, which the processes of one machine share
+# (counting is approximate there, acceptable for the single-machine default).
+
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": "rapport",
+        }
+    }
+else:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": str(VAR_DIR / "cache"),
+        }
+    }
+    SILENCED_SYSTEM_CHECKS = [*globals().get("SILENCED_SYSTEM_CHECKS", []), "django_ratelimit.E003"]
+RATELIMIT_USE_CACHE = "default"
 
 # --- Session notes --------------------------------------------------------------------
 # Notes are encrypted with MultiFernet. NOTE_ENCRYPTION_KEYS is a comma-separated list of
