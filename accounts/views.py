@@ -21,4 +21,6 @@ def home(request):
     # A therapist's home is their caseload.
     if request.user.is_therapist and request.user.clinic_id is not None:
         return redirect("caseload")
+    if request.user.is_clinic_admin and request.user.clinic_id is not None:
+        return redirect("clinic_dashboard")
     return render(request, "accounts/home.html")

@@ -1,0 +1,53 @@
+from django import forms
+
+from .models import Clinic, User
+from .services import FLAG_SETTINGS, SURVEY_SETTINGS
+
+
+class StaffInviteForm(forms.Form):
+    full_name = forms.CharField(label="Full name", max_length=200)
+    email = forms.EmailField(label="Email")
+
+    def clean_email(self):
+        email = self.cleaned_data["email"].strip().lower()
+        if User.objects.filter(email__iexact=email).exists():
+            raise forms.ValidationError("An account with this email address already exists.")
+        return email
+
+
+class ClinicSettingsForm(forms.ModelForm):
+    """The ranges come from the model's validators; the one rule across two fields is
+    checked here (and by a database constraint)."""
+
+    class Meta:
+        model = Clinic
+        fields = [*SURVEY_SETTINGS, *FLAG_SETTINGS]
+
+    def clean(self):
+        data = super().clean()
+        missed, window = data.get("attendance_missed"), data.get("attendance_window")
+        if missed is not None and window is not None and missed > window:
+            self.add_error("attendance_missed", "Cannot be more than the number of sessions looked at.")
+        return data
+
+    def changes(self):
+        return {name: self.cleaned_data[name] for name in self.Meta.fields}
+
+
+class ReassignForm(forms.Form):
+    to_therapist = forms.ModelChoiceField(label="Move to", queryset=User.objects.none())
+    clients = forms.MultipleChoiceField(
+        label="Clients", required=False, widget=forms.CheckboxSelectMultiple,
+        help_text="Leave all unticked to move the whole caseload.",
+    )
+
+    def __init__(self, *args, from_therapist, client_choices, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["to_therapist"].queryset = User.objects.filter(
+            clinic_id=from_therapist.clinic_id, role=User.Role.THERAPIST, is_active=True
+        ).exclude(pk=from_therapist.pk).order_by("full_name")
+        self.fields["clients"].choices = client_choices
+
+    def client_ids(self):
+        ids = [int(i) for i in self.cleaned_data["clients"]]
+        return ids or None

@@ -1,0 +1,146 @@
+"""Running the clinic: staff (invite, deactivate, reassign a caseload) and the clinic's
+survey and flag settings. Clinic admins only (therapists get 403); every object is
+looked up inside the admin's own clinic, so another clinic's ids answer 404."""
+
+from django.contrib import messages
+from django.contrib.auth.forms import SetPasswordForm
+from django.contrib.auth.tokens import default_token_generator
+from django.core.exceptions import ValidationError
+from django.db.models import Count, Q
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.encoding import force_str
+from django.utils.http import urlsafe_base64_decode
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_POST
+
+from clients.models import Client
+
+from . import services
+from .access import clinic_admin_required
+from .clinic_forms import ClinicSettingsForm, ReassignForm, StaffInviteForm
+from .models import Clinic, User
+
+
+def _therapist_in_clinic(request, pk):
+    return get_object_or_404(User.objects.filter(clinic_id=request.user.clinic_id, role=User.Role.THERAPIST), pk=pk)
+
+
+def _staff_page(request, invite_form=None, status=200):
+    staff = (
+        User.objects.filter(clinic_id=request.user.clinic_id)
+        .annotate(caseload=Count("clients", filter=Q(clients__status=Client.Status.ACTIVE)))
+        .order_by("-is_active", "role", "full_name", "id")
+    )
+    return render(request, "accounts/clinic/staff.html", {
+        "staff": staff, "invite_form": invite_form or StaffInviteForm(),
+    }, status=status)
+
+
+@clinic_admin_required
+def staff_list(request):
+    return _staff_page(request)
+
+
+@clinic_admin_required
+@require_POST
+def staff_invite(request):
+    form = StaffInviteForm(request.POST)
+    if form.is_valid():
+        try:
+            user = services.staff_invite(
+                clinic=request.user.clinic, email=form.cleaned_data["email"],
+                full_name=form.cleaned_data["full_name"], by=request.user, request=request,
+            )
+        except ValidationError as exc:
+            form.add_error("email", exc.message_dict.get("email", exc.messages))
+        else:
+            messages.success(request, f"Invitation sent to {user.email}. The link works once, for a limited time.")
+            return redirect("clinic_staff")
+    return _staff_page(request, invite_form=form, status=400)
+
+
+@clinic_admin_required
+@require_POST
+def staff_deactivate(request, pk):
+    user = get_object_or_404(User.objects.filter(clinic_id=request.user.clinic_id), pk=pk)
+    try:
+        services.staff_deactivate(user=user, by=request.user, request=request)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+        return _staff_page(request, status=400)
+    messages.success(request, f"{user} can no longer log in. Reassign their clients below if needed.")
+    return redirect("clinic_staff")
+
+
+@clinic_admin_required
+def staff_reassign(request, pk):
+    therapist = _therapist_in_clinic(request, pk)
+    clients = list(
+        Client.objects.filter(clinic_id=request.user.clinic_id, therapist=therapist)
+        .order_by("status", "display_name", "id").values_list("id", "display_name", "status")
+    )
+    choices = [(str(cid), f"{name}{' (discharged)' if status == Client.Status.DISCHARGED else ''}")
+               for cid, name, status in clients]
+    form = ReassignForm(request.POST or None, from_therapist=therapist, client_choices=choices)
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                moved = services.clients_reassign(
+                    from_therapist=therapist, to_therapist=form.cleaned_data["to_therapist"], by=request.user,
+                    client_ids=form.client_ids(), request=request,
+                )
+            except ValidationError as exc:
+                form.add_error(None, exc.messages)
+            else:
+                messages.success(request, f"{len(moved)} client(s) moved to {form.cleaned_data['to_therapist']}.")
+                return redirect("clinic_staff")
+        return render(request, "accounts/clinic/reassign.html", {"therapist": therapist, "form": form}, status=400)
+    return render(request, "accounts/clinic/reassign.html", {"therapist": therapist, "form": form})
+
+
+@clinic_admin_required
+def clinic_settings(request):
+    clinic = Clinic.objects.get(pk=request.user.clinic_id)
+    form = ClinicSettingsForm(request.POST or None, instance=clinic)
+    if request.method == "POST":
+        if form.is_valid():
+            _, diff = services.clinic_settings_update(
+                clinic=clinic, changes=form.changes(), by=request.user, request=request
+            )
+            if diff:
+                messages.success(request, "Settings saved: " + ", ".join(
+                    f"{Clinic._meta.get_field(n).verbose_name} {d['old']} → {d['new']}" for n, d in diff.items()
+                ) + ".")
+            else:
+                messages.info(request, "Nothing changed.")
+            return redirect("clinic_settings")
+        return render(request, "accounts/clinic/settings.html", {"form": form}, status=400)
+    return render(request, "accounts/clinic/settings.html", {"form": form})
+
+
+def _user_from_link(uidb64, token):
+    try:
+        user = User.objects.get(pk=force_str(urlsafe_base64_decode(uidb64)))
+    except (TypeError, ValueError, OverflowError, User.DoesNotExist):
+        return None
+    if not user.is_active or not default_token_generator.check_token(user, token):
+        return None
+    return user
+
+
+@never_cache
+def staff_join(request, uidb64, token):
+    """Public: the invited therapist sets a password. The link is spent once the
+    password is set (the token covers the password hash) and expires with
+    PASSWORD_RESET_TIMEOUT."""
+    user = _user_from_link(uidb64, token)
+    if user is None:
+        return render(request, "accounts/clinic/join.html", {"invalid": True}, status=400)
+    form = SetPasswordForm(user, request.POST or None)
+    if request.method == "POST":
+        if form.is_valid():
+            services.staff_join(user=user, password=form.cleaned_data["new_password1"], request=request)
+            messages.success(request, "Your password is set. Log in to finish setting up your account.")
+            return redirect("login")
+        return render(request, "accounts/clinic/join.html", {"form": form, "joining": user}, status=400)
+    return render(request, "accounts/clinic/join.html", {"form": form, "joining": user})

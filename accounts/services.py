@@ -1,0 +1,155 @@
+"""Writes that run the clinic: staff invitations, deactivation, reassigning a caseload,
+and the clinic's survey and flag settings. Each runs in one transaction with its audit
+row; emails leave only after the commit."""
+
+from django.conf import settings
+from django.contrib.auth.tokens import default_token_generator
+from django.core.exceptions import ValidationError
+from django.core.mail import EmailMultiAlternatives
+from django.db import transaction
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_encode
+
+from audit.services import audit_record
+
+from .models import Clinic, User
+
+# The Clinic fields a clinic admin may change on the settings page, in display order.
+SURVEY_SETTINGS = ("survey_delay_hours", "reminder_after_hours", "expiry_days", "max_send_attempts")
+FLAG_SETTINGS = (
+    "low_total_below", "low_dimension_below", "drop_points", "declining_run", "discrepancy_points",
+    "no_feedback_expired", "attendance_missed", "attendance_window",
+)
+
+
+def staff_invite_link(user):
+    """The single-use set-password link: Django's token generator hashes the password
+    and last login into the token, so setting the password spends it, and it expires
+    after settings.PASSWORD_RESET_TIMEOUT."""
+    uidb64 = urlsafe_base64_encode(force_bytes(user.pk))
+    token = default_token_generator.make_token(user)
+    return settings.SITE_URL + reverse("clinic_join", args=[uidb64, token])
+
+
+def _send_staff_invite(user_id, invited_by_name):
+    user = User.objects.select_related("clinic").get(pk=user_id)
+    context = {
+        "user": user, "clinic": user.clinic, "invited_by": invited_by_name, "link": staff_invite_link(user),
+        "valid_hours": max(1, settings.PASSWORD_RESET_TIMEOUT // 3600),
+    }
+    subject = " ".join(render_to_string("emails/staff_invite_subject.txt", context).split())
+    message = EmailMultiAlternatives(
+        subject, render_to_string("emails/staff_invite_body.txt", context),
+        from_email=settings.DEFAULT_FROM_EMAIL, to=[user.email],
+    )
+    message.attach_alternative(render_to_string("emails/staff_invite_body.html", context), "text/html")
+    message.send()
+
+
+@transaction.atomic
+def staff_invite(*, clinic, email, full_name, by, request=None):
+    """Create a therapist account with no usable password and email them a link to set
+    one. The email leaves after the commit, so a rolled-back invite sends nothing."""
+    email = email.strip().lower()
+    if User.objects.filter(email__iexact=email).exists():
+        raise ValidationError({"email": "An account with this email address already exists."})
+    user = User(email=email, full_name=full_name.strip(), role=User.Role.THERAPIST, clinic=clinic, is_active=True)
+    user.set_unusable_password()
+    user.save()
+    audit_record(action="staff.invite", actor=by, obj=user, clinic=clinic, request=request,
+                 detail={"role": user.role})
+    inviter = by.get_full_name() or by.email
+    transaction.on_commit(lambda: _send_staff_invite(user.pk, inviter))
+    return user
+
+
+@transaction.atomic
+def staff_join(*, user, password, request=None):
+    """Set the invited user's password (the form has validated it). Changing the
+    password invalidates the link that led here."""
+    user.set_password(password)
+    user.save(update_fields=["password"])
+    audit_record(action="staff.join", actor=user, obj=user, clinic=user.clinic, request=request)
+    return user
+
+
+@transaction.atomic
+def staff_deactivate(*, user, by, request=None):
+    """Deactivated staff cannot log in (Django's backend refuses inactive users, and any
+    open session stops authenticating). Their clients stay with them until reassigned."""
+    if user.pk == by.pk:
+        raise ValidationError("You cannot deactivate your own account.")
+    if user.clinic_id != by.clinic_id or not user.is_therapist:
+        raise ValidationError("Only therapists of your clinic can be deactivated here.")
+    if not user.is_active:
+        return user
+    user.is_active = False
+    user.save(update_fields=["is_active"])
+    audit_record(action="staff.deactivate", actor=by, obj=user, clinic=by.clinic, request=request)
+    return user
+
+
+@transaction.atomic
+def clients_reassign(*, from_therapist, to_therapist, by, client_ids=None, request=None):
+    """Move clients (all the therapist's, or the selected ones) to another active
+    therapist of the same clinic, in one transaction with one audit row per client.
+    Past sessions keep the therapist who held them; flags follow the client."""
+    from clients.models import Client
+
+    if to_therapist.pk == from_therapist.pk:
+        raise ValidationError("Choose a different therapist to take over.")
+    if (
+        to_therapist.clinic_id != by.clinic_id or from_therapist.clinic_id != by.clinic_id
+        or not to_therapist.is_therapist or not to_therapist.is_active
+    ):
+        raise ValidationError("Clients can only move to an active therapist of your clinic.")
+    clients = Client.objects.select_for_update().filter(clinic_id=by.clinic_id, therapist=from_therapist)
+    if client_ids is not None:
+        clients = clients.filter(pk__in=client_ids)
+    moved = list(clients.order_by("id"))
+    if client_ids is not None and len(moved) != len(set(client_ids)):
+        raise ValidationError("Some of the selected clients are not in this caseload.")
+    Client.objects.filter(pk__in=[c.pk for c in moved]).update(therapist=to_therapist)
+    for client in moved:
+        audit_record(
+            action="client.reassign", actor=by, obj=client, clinic=by.clinic, request=request,
+            detail={"from_therapist_id": from_therapist.pk, "to_therapist_id": to_therapist.pk},
+        )
+    return moved
+
+
+def _recompute_clinic_flags(clinic_id):
+    from alliance.flags import flags_recompute_for_client
+    from clients.models import Client
+
+    for client in Client.objects.filter(clinic_id=clinic_id).order_by("id").iterator():
+        flags_recompute_for_client(client=client)
+
+
+@transaction.atomic
+def clinic_settings_update(*, clinic, changes, by, request=None):
+    """Apply validated setting changes ({field: new value}). Survey timing applies to
+    invitations scheduled from now on; new flag thresholds are applied to every client
+    of the clinic right after the commit, so open flags match the new rules at once.
+    The audit row names each changed field with its old and new value (settings, not
+    clinical data)."""
+    clinic = Clinic.objects.select_for_update().get(pk=clinic.pk)
+    diff = {}
+    for name, value in changes.items():
+        if name not in SURVEY_SETTINGS + FLAG_SETTINGS:
+            raise ValidationError(f"{name} is not a clinic setting.")
+        old = getattr(clinic, name)
+        if old != value:
+            diff[name] = {"old": old, "new": value}
+            setattr(clinic, name, value)
+    if not diff:
+        return clinic, diff
+    clinic.full_clean()
+    clinic.save(update_fields=list(diff))
+    audit_record(action="clinic.settings", actor=by, obj=clinic, clinic=clinic, request=request,
+                 detail={"changed": diff})
+    if set(diff) & set(FLAG_SETTINGS):
+        transaction.on_commit(lambda: _recompute_clinic_flags(clinic.pk))
+    return clinic, diff

@@ -1,0 +1,465 @@
+"""Reads for the clinic admin's dashboards: per-therapist figures, the clinic over time,
+breakdowns by modality and relationship approach, and one therapist's caseload.
+
+Every figure is an aggregate computed in the database (Count/Avg/Sum with filter=,
+grouped with values()), so each page costs a fixed number of queries whatever the
+number of therapists, clients and sessions. Nothing here touches session notes or
+check-in comments: only scores, counts and dates.
+
+Definitions, shown on the page too:
+
+- attendance rate: attended / (attended + no-shows + late cancellations) among the
+  sessions scheduled in the period (cancellations with notice are left out);
+- response rate: answered / (answered + expired + sent and past expiry), among the
+  invitations due in the period; invitations still waiting for an answer, failed or
+  cancelled ones are left out;
+- mean client total: the mean of client-rated check-in totals (0–40) for sessions in
+  the period.
+"""
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+
+from django.db.models import Case, Count, IntegerField, Min, Q, Sum, Value, When
+from django.db.models.functions import TruncMonth, TruncWeek
+from django.shortcuts import get_object_or_404
+from django.utils import timezone
+
+from accounts.models import User
+from clients.models import Client
+from sessions.models import Session
+
+from .models import CheckIn, Flag, SurveyInvitation
+
+DEFAULT_DAYS = 182
+HISTOGRAM_BUCKETS = [(0, 15), (16, 19), (20, 23), (24, 27), (28, 31), (32, 35), (36, 40)]
+
+
+@dataclass
+class Filters:
+    """What the admin asked for, already validated (see alliance.dashboard_forms)."""
+
+    clinic: object
+    date_from: date
+    date_to: date
+    therapist_id: int | None = None
+    modality: str = ""
+    period: str = "week"
+
+    @property
+    def start(self):
+        return timezone.make_aware(datetime.combine(self.date_from, time.min), self.clinic.tzinfo)
+
+    @property
+    def end(self):
+        """Exclusive: midnight after date_to, in the clinic's time zone."""
+        return timezone.make_aware(datetime.combine(self.date_to + timedelta(days=1), time.min), self.clinic.tzinfo)
+
+    def querystring(self):
+        from django.http import QueryDict
+
+        q = QueryDict(mutable=True)
+        q["date_from"], q["date_to"], q["period"] = self.date_from.isoformat(), self.date_to.isoformat(), self.period
+        if self.therapist_id:
+            q["therapist"] = str(self.therapist_id)
+        if self.modality:
+            q["modality"] = self.modality
+        return q.urlencode()
+
+
+def default_range(clinic, today=None):
+    today = today or timezone.localdate(timezone=clinic.tzinfo)
+    return today - timedelta(days=DEFAULT_DAYS), today
+
+
+def _rate(numerator, denominator):
+    return None if not denominator else numerator / denominator
+
+
+def _unanswered_q(now):
+    S = SurveyInvitation.Status
+    return Q(status=S.EXPIRED) | Q(status=S.SENT, expires_at__lte=now)
+
+
+@dataclass
+class TherapistRow:
+    id: int
+    name: str
+    is_active: bool
+    caseload: int = 0
+    sessions_30d: int = 0
+    attended: int = 0
+    missed: int = 0
+    answered: int = 0
+    unanswered: int = 0
+    checkins: int = 0
+    total_sum: int = 0
+    flagged_clients: int = 0
+    oldest_unacknowledged: datetime | None = None
+
+    @property
+    def attendance_rate(self):
+        return _rate(self.attended, self.attended + self.missed)
+
+    @property
+    def response_rate(self):
+        return _rate(self.answered, self.answered + self.unanswered)
+
+    @property
+    def mean_total(self):
+        return _rate(self.total_sum, self.checkins)
+
+    @property
+    def flagged_share(self):
+        return _rate(self.flagged_clients, self.caseload)
+
+    def oldest_unacknowledged_days(self, now):
+        if self.oldest_unacknowledged is None:
+            return None
+        return (now - self.oldest_unacknowledged).days
+
+
+@dataclass
+class PeriodRow:
+    start: date
+    checkins: int = 0
+    total_sum: int = 0
+    answered: int = 0
+    unanswered: int = 0
+    flags_raised: int = 0
+    flags_resolved: int = 0
+
+    @property
+    def mean_total(self):
+        return _rate(self.total_sum, self.checkins)
+
+    @property
+    def response_rate(self):
+        return _rate(self.answered, self.answered + self.unanswered)
+
+
+@dataclass
+class GroupRow:
+    key: str
+    label: str
+    checkins: int = 0
+    total_sum: int = 0
+    low: int = 0
+
+    @property
+    def mean_total(self):
+        return _rate(self.total_sum, self.checkins)
+
+    @property
+    def low_share(self):
+        return _rate(self.low, self.checkins)
+
+
+@dataclass
+class Dashboard:
+    filters: Filters
+    now: datetime
+    therapists: list = field(default_factory=list)
+    therapist_choices: list = field(default_factory=list)
+    periods: list = field(default_factory=list)
+    by_modality: list = field(default_factory=list)
+    by_approach: list = field(default_factory=list)
+    histogram: list = field(default_factory=list)
+    totals: TherapistRow | None = None
+
+
+def _period_start(d, period):
+    if period == "month":
+        return d.replace(day=1)
+    return d - timedelta(days=d.weekday())
+
+
+def _next_period(d, period):
+    if period == "month":
+        return (d.replace(day=28) + timedelta(days=4)).replace(day=1)
+    return d + timedelta(days=7)
+
+
+def _as_date(value, tz):
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        if timezone.is_aware(value):
+            value = value.astimezone(tz)
+        return value.date()
+    return value
+
+
+def therapists_in_clinic(clinic):
+    return User.objects.filter(clinic=clinic, role=User.Role.THERAPIST)
+
+
+def clinic_dashboard(filters, now=None):
+    """Everything the clinic dashboard shows, in six queries."""
+    now = now or timezone.now()
+    clinic, tz = filters.clinic, filters.clinic.tzinfo
+    trunc = TruncMonth if filters.period == "month" else TruncWeek
+    start, end = filters.start, filters.end
+    dash = Dashboard(filters=filters, now=now)
+
+    client_q = Q(client__clinic=clinic)
+    if filters.modality:
+        client_q &= Q(client__modality=filters.modality)
+    session_therapist_q = Q(session__therapist_id=filters.therapist_id) if filters.therapist_id else Q()
+
+    # 1. Therapists, with their current caseload and open flags (not date-bound: these
+    # describe now). Distinct counts, because the flags join repeats each client.
+    active = Q(clients__status=Client.Status.ACTIVE)
+    if filters.modality:
+        active &= Q(clients__modality=filters.modality)
+    open_flag = active & Q(clients__flags__resolved_at__isnull=True)
+    therapist_rows = (
+        therapists_in_clinic(clinic)
+        .annotate(
+            caseload=Count("clients", filter=active, distinct=True),
+            flagged=Count("clients", filter=open_flag, distinct=True),
+            oldest=Min("clients__flags__raised_at", filter=open_flag & Q(clients__flags__acknowledged_at__isnull=True)),
+        )
+        .order_by("full_name", "id")
+        .values("id", "full_name", "email", "is_active", "caseload", "flagged", "oldest")
+    )
+    rows = {}
+    for r in therapist_rows:
+        dash.therapist_choices.append((r["id"], r["full_name"] or r["email"]))
+        if filters.therapist_id and r["id"] != filters.therapist_id:
+            continue
+        if not r["is_active"] and not r["caseload"]:
+            continue
+        rows[r["id"]] = TherapistRow(
+            id=r["id"], name=r["full_name"] or r["email"], is_active=r["is_active"], caseload=r["caseload"],
+            flagged_clients=r["flagged"], oldest_unacknowledged=r["oldest"],
+        )
+
+    def row_for(therapist_id):
+        # A session held by someone no longer listed (a deactivated therapist whose
+        # clients moved on) still counts for the clinic, on a row of its own.
+        if therapist_id not in rows:
+            rows[therapist_id] = TherapistRow(id=therapist_id, name="(former therapist)", is_active=False)
+        return rows[therapist_id]
+
+    # 2. Sessions per therapist: held in the last 30 days, and attendance in the period.
+    since_30 = now - timedelta(days=30)
+    in_period = Q(scheduled_start__gte=start, scheduled_start__lt=end, scheduled_start__lte=now)
+    sessions = (
+        Session.objects.filter(client_q)
+        .filter(Q(therapist_id=filters.therapist_id) if filters.therapist_id else Q())
+        .filter(in_period | Q(scheduled_start__gte=since_30, scheduled_start__lte=now))
+        .values("therapist_id")
+        .annotate(
+            last30=Count("id", filter=Q(scheduled_start__gte=since_30, scheduled_start__lte=now,
+                                        attendance=Session.Attendance.ATTENDED)),
+            attended=Count("id", filter=in_period & Q(attendance=Session.Attendance.ATTENDED)),
+            missed=Count("id", filter=in_period & Q(attendance__in=Session.MISSED)),
+        )
+        .order_by()
+    )
+    for r in sessions:
+        row = row_for(r["therapist_id"])
+        row.sessions_30d, row.attended, row.missed = r["last30"], r["attended"], r["missed"]
+
+    periods = {}
+    p = _period_start(filters.date_from, filters.period)
+    while p <= filters.date_to:
+        periods[p] = PeriodRow(start=p)
+        p = _next_period(p, filters.period)
+
+    def period_for(value):
+        d = _period_start(_as_date(value, tz), filters.period)
+        return periods.setdefault(d, PeriodRow(start=d))
+
+    # 3. Client-rated totals per therapist and per period, in one grouped query.
+    checkins = (
+        CheckIn.objects.filter(client_q, session_therapist_q, source=CheckIn.Source.CLIENT,
+                               session__scheduled_start__gte=start, session__scheduled_start__lt=end)
+        .annotate(period=trunc("session__scheduled_start", tzinfo=tz))
+        .values("session__therapist_id", "period")
+        .annotate(n=Count("id"), total_sum=Sum("total"))
+        .order_by()
+    )
+    for r in checkins:
+        row = row_for(r["session__therapist_id"])
+        row.checkins += r["n"]
+        row.total_sum += r["total_sum"]
+        pr = period_for(r["period"])
+        pr.checkins += r["n"]
+        pr.total_sum += r["total_sum"]
+
+    # 4. Invitations with a known outcome, per therapist and per period they were due.
+    S = SurveyInvitation.Status
+    unanswered = _unanswered_q(now)
+    invitations = (
+        SurveyInvitation.objects.filter(client_q, session_therapist_q, due_at__gte=start, due_at__lt=end)
+        .filter(Q(status=S.ANSWERED) | unanswered)
+        .annotate(period=trunc("due_at", tzinfo=tz))
+        .values("session__therapist_id", "period")
+        .annotate(answered=Count("id", filter=Q(status=S.ANSWERED)), unanswered=Count("id", filter=unanswered))
+        .order_by()
+    )
+    for r in invitations:
+        row = row_for(r["session__therapist_id"])
+        row.answered += r["answered"]
+        row.unanswered += r["unanswered"]
+        pr = period_for(r["period"])
+        pr.answered += r["answered"]
+        pr.unanswered += r["unanswered"]
+
+    # 5. Flags raised and resolved per period (by the client's current therapist).
+    raised_in = Q(raised_at__gte=start, raised_at__lt=end)
+    resolved_in = Q(resolved_at__gte=start, resolved_at__lt=end)
+    flag_q = client_q & (Q(client__therapist_id=filters.therapist_id) if filters.therapist_id else Q())
+    flags = (
+        Flag.objects.filter(flag_q)
+        .filter(raised_in | resolved_in)
+        .annotate(
+            raised_period=trunc("raised_at", tzinfo=tz),
+            resolved_period=trunc("resolved_at", tzinfo=tz),
+            raised_inside=Case(When(raised_in, then=Value(1)), default=Value(0), output_field=IntegerField()),
+            resolved_inside=Case(When(resolved_in, then=Value(1)), default=Value(0), output_field=IntegerField()),
+        )
+        .values("raised_period", "resolved_period", "raised_inside", "resolved_inside")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    for r in flags:
+        if r["raised_inside"]:
+            period_for(r["raised_period"]).flags_raised += r["n"]
+        if r["resolved_inside"]:
+            period_for(r["resolved_period"]).flags_resolved += r["n"]
+    dash.periods = [periods[k] for k in sorted(periods)]
+
+    # 6. Client totals by modality × approach × total: the breakdowns and the histogram
+    # all come from these few hundred rows at most.
+    low_below = clinic.low_total_below
+    distribution = (
+        CheckIn.objects.filter(client_q, session_therapist_q, source=CheckIn.Source.CLIENT,
+                               session__scheduled_start__gte=start, session__scheduled_start__lt=end)
+        .values("client__modality", "client__relationship_approach", "total")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    modality = {k: GroupRow(k, label) for k, label in Client.Modality.choices}
+    approach = {k: GroupRow(k, label) for k, label in Client.Approach.choices}
+    buckets = [[f"{lo}–{hi}", 0] for lo, hi in HISTOGRAM_BUCKETS]
+    for r in distribution:
+        for group in (modality.get(r["client__modality"]), approach.get(r["client__relationship_approach"])):
+            if group is None:
+                continue
+            group.checkins += r["n"]
+            group.total_sum += r["total"] * r["n"]
+            group.low += r["n"] if r["total"] < low_below else 0
+        for i, (lo, hi) in enumerate(HISTOGRAM_BUCKETS):
+            if lo <= r["total"] <= hi:
+                buckets[i][1] += r["n"]
+    dash.by_modality = list(modality.values())
+    dash.by_approach = list(approach.values())
+    dash.histogram = buckets
+
+    dash.therapists = sorted(rows.values(), key=lambda r: (not r.is_active, r.name.lower(), r.id))
+    total = TherapistRow(id=0, name="Clinic", is_active=True)
+    for r in dash.therapists:
+        for attr in ("caseload", "sessions_30d", "attended", "missed", "answered", "unanswered", "checkins",
+                     "total_sum", "flagged_clients"):
+            setattr(total, attr, getattr(total, attr) + getattr(r, attr))
+        if r.oldest_unacknowledged and (total.oldest_unacknowledged is None
+                                        or r.oldest_unacknowledged < total.oldest_unacknowledged):
+            total.oldest_unacknowledged = r.oldest_unacknowledged
+    dash.totals = total
+    return dash
+
+
+def therapist_in_clinic_or_404(clinic_id, pk):
+    """A therapist of this clinic (active or not); any other id answers 404."""
+    return get_object_or_404(User.objects.filter(clinic_id=clinic_id, role=User.Role.THERAPIST), pk=pk)
+
+
+@dataclass
+class CaseloadRow:
+    id: int
+    name: str
+    status: str
+    modality: str
+    approach: str
+    latest_total: int | None = None
+    checkins: int = 0
+    total_sum: int = 0
+    attended: int = 0
+    missed: int = 0
+    answered: int = 0
+    unanswered: int = 0
+    open_flags: list = field(default_factory=list)
+
+    @property
+    def mean_total(self):
+        return _rate(self.total_sum, self.checkins)
+
+    @property
+    def attendance_rate(self):
+        return _rate(self.attended, self.attended + self.missed)
+
+    @property
+    def response_rate(self):
+        return _rate(self.answered, self.answered + self.unanswered)
+
+
+def therapist_caseload(filters, therapist, now=None):
+    """One therapist's current clients with scores, attendance, response and open flags
+    for the period. Five queries. Never touches notes or comments."""
+    from django.db.models import OuterRef, Subquery
+
+    now = now or timezone.now()
+    start, end = filters.start, filters.end
+    clients_qs = Client.objects.filter(clinic=filters.clinic, therapist=therapist)
+    if filters.modality:
+        clients_qs = clients_qs.filter(modality=filters.modality)
+    latest = (
+        CheckIn.objects.filter(client=OuterRef("pk"), source=CheckIn.Source.CLIENT)
+        .order_by("-session__scheduled_start", "-session_id")
+        .values("total")[:1]
+    )
+    rows = {}
+    for c in clients_qs.annotate(latest_total=Subquery(latest)).order_by("status", "display_name", "id").values(
+        "id", "display_name", "status", "modality", "relationship_approach", "latest_total"
+    ):
+        rows[c["id"]] = CaseloadRow(
+            id=c["id"], name=c["display_name"], status=Client.Status(c["status"]).label,
+            modality=Client.Modality(c["modality"]).label, approach=Client.Approach(c["relationship_approach"]).label,
+            latest_total=c["latest_total"],
+        )
+    # The same client filter as a join condition, not an IN list of ids, so the SQL
+    # stays the same size whatever the caseload.
+    mine = Q(client__clinic=filters.clinic, client__therapist=therapist)
+    if filters.modality:
+        mine &= Q(client__modality=filters.modality)
+    in_period = Q(session__scheduled_start__gte=start, session__scheduled_start__lt=end)
+    for r in (
+        CheckIn.objects.filter(mine, in_period, source=CheckIn.Source.CLIENT)
+        .values("client_id").annotate(n=Count("id"), total_sum=Sum("total")).order_by()
+    ):
+        rows[r["client_id"]].checkins, rows[r["client_id"]].total_sum = r["n"], r["total_sum"]
+    for r in (
+        Session.objects.filter(mine, scheduled_start__gte=start, scheduled_start__lt=end, scheduled_start__lte=now)
+        .values("client_id")
+        .annotate(attended=Count("id", filter=Q(attendance=Session.Attendance.ATTENDED)),
+                  missed=Count("id", filter=Q(attendance__in=Session.MISSED)))
+        .order_by()
+    ):
+        rows[r["client_id"]].attended, rows[r["client_id"]].missed = r["attended"], r["missed"]
+    S = SurveyInvitation.Status
+    unanswered = _unanswered_q(now)
+    for r in (
+        SurveyInvitation.objects.filter(mine, due_at__gte=start, due_at__lt=end)
+        .values("client_id")
+        .annotate(answered=Count("id", filter=Q(status=S.ANSWERED)), unanswered=Count("id", filter=unanswered))
+        .order_by()
+    ):
+        rows[r["client_id"]].answered, rows[r["client_id"]].unanswered = r["answered"], r["unanswered"]
+    for client_id, kind in (
+        Flag.objects.filter(mine, resolved_at__isnull=True).order_by("-severity").values_list("client_id", "kind")
+    ):
+        rows[client_id].open_flags.append(Flag.Kind(kind).label)
+    return list(rows.values())

@@ -1,0 +1,46 @@
+from datetime import timedelta
+
+from django import forms
+
+from clients.models import Client
+
+from .dashboard import Filters, default_range
+
+MAX_RANGE_DAYS = 5 * 366
+
+
+class DashboardFilterForm(forms.Form):
+    """The dashboard's GET filters. Every field is optional; a bad value answers 400
+    with the reason rather than quietly showing something else."""
+
+    date_from = forms.DateField(label="From", required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    date_to = forms.DateField(label="To", required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    therapist = forms.TypedChoiceField(label="Therapist", required=False, coerce=int, empty_value=None)
+    modality = forms.ChoiceField(label="Modality", required=False, choices=[("", "All modalities"), *Client.Modality.choices])
+    period = forms.ChoiceField(label="Group by", required=False, choices=[("week", "Week"), ("month", "Month")])
+
+    def __init__(self, data, *, clinic, therapist_choices, **kwargs):
+        super().__init__(data, **kwargs)
+        self.clinic = clinic
+        self.fields["therapist"].choices = [("", "All therapists"), *therapist_choices]
+
+    def clean(self):
+        data = super().clean()
+        default_from, default_to = default_range(self.clinic)
+        date_to = data.get("date_to") or default_to
+        date_from = data.get("date_from") or (date_to - (default_to - default_from))
+        if "date_from" in self.errors or "date_to" in self.errors:
+            return data
+        if date_from > date_to:
+            raise forms.ValidationError("The start date must be on or before the end date.")
+        if date_to - date_from > timedelta(days=MAX_RANGE_DAYS):
+            raise forms.ValidationError("Choose a range of at most five years.")
+        data["date_from"], data["date_to"] = date_from, date_to
+        return data
+
+    def filters(self):
+        d = self.cleaned_data
+        return Filters(
+            clinic=self.clinic, date_from=d["date_from"], date_to=d["date_to"], therapist_id=d.get("therapist"),
+            modality=d.get("modality") or "", period=d.get("period") or "week",
+        )

@@ -1,0 +1,122 @@
+"""Reads of flags for the therapist's pages: the client page's flag history with repair
+tracking, and the "needs attention" list. Dashboards for clinic admins are in
+alliance.dashboard."""
+
+from dataclasses import dataclass, field
+
+from clients.models import Client
+
+from .models import CheckIn, Flag
+
+REPAIR_LOOKAHEAD = 3
+
+
+class Verdict:
+    RECOVERED = "recovered"
+    NOT_YET = "not yet"
+    NO_DATA = "no data"
+
+
+@dataclass
+class Repair:
+    """How the client rated the relationship after the therapist acted on a flag.
+
+    - total_at_flag: the client's total on the flagged session (None when that session
+      has no client check-in, as for most no-feedback and attendance flags, in which
+      case the latest client total before it is used);
+    - pre_flag: the level before things went wrong: the client total just before the
+      flagged check-in (for a declining trend, before the run started);
+    - after: the client totals of the first check-ins (up to 3) on sessions held after
+      the acknowledgement, oldest first;
+    - verdict: "recovered" when the latest of those is back to the pre-flag level or at
+      least the clinic's low-alliance threshold, "not yet" otherwise, "no data" when
+      the client has not rated a session since.
+    """
+
+    total_at_flag: int | None
+    pre_flag: int | None
+    target: int
+    after: list = field(default_factory=list)
+    verdict: str = Verdict.NO_DATA
+
+    @property
+    def recovered(self):
+        return self.verdict == Verdict.RECOVERED
+
+
+def repair_for_flag(flag, timeline, clinic):
+    """`timeline`: the client's client-rated check-ins as (session_start, session_id,
+    total) tuples, oldest first. Pure Python, so a page of flags costs no queries."""
+    if flag.acknowledged_at is None:
+        return None
+    index = None
+    if flag.session_id is not None:
+        index = next((i for i, row in enumerate(timeline) if row[1] == flag.session_id), None)
+    flag_start = flag.session.scheduled_start if flag.session_id and flag.session else flag.raised_at
+    if index is not None:
+        total_at_flag = timeline[index][2]
+        before = timeline[:index]
+    else:
+        before = [row for row in timeline if row[0] <= flag_start]
+        total_at_flag = before[-1][2] if before else None
+        before = before[:-1]
+    back = clinic.declining_run - 1 if flag.kind == Flag.Kind.DECLINING else 1
+    pre_flag = before[-back][2] if len(before) >= back else None
+    target = clinic.low_total_below if pre_flag is None else min(pre_flag, clinic.low_total_below)
+    after = [row[2] for row in timeline if row[0] > flag.acknowledged_at][:REPAIR_LOOKAHEAD]
+    if not after:
+        verdict = Verdict.NO_DATA
+    elif after[-1] >= target:
+        verdict = Verdict.RECOVERED
+    else:
+        verdict = Verdict.NOT_YET
+    return Repair(total_at_flag=total_at_flag, pre_flag=pre_flag, target=target, after=after, verdict=verdict)
+
+
+def _timelines(client_ids):
+    rows = (
+        CheckIn.objects.filter(client_id__in=client_ids, source=CheckIn.Source.CLIENT)
+        .order_by("session__scheduled_start", "session_id")
+        .values_list("client_id", "session__scheduled_start", "session_id", "total")
+    )
+    timelines = {}
+    for client_id, start, session_id, total in rows:
+        timelines.setdefault(client_id, []).append((start, session_id, total))
+    return timelines
+
+
+def flags_for_client_page(client):
+    """Every flag of one client, newest first, each with `.repair` (None until
+    acknowledged). Two queries whatever the number of flags and check-ins. `client`
+    must come from clients.selectors (already scoped to the user); each flag's
+    `.client` is set to it so templates can check the therapist without a query."""
+    flags = list(
+        Flag.objects.filter(client=client).select_related("session", "acknowledged_by")
+    )
+    acknowledged = [f for f in flags if f.acknowledged_at is not None]
+    timeline = _timelines([client.pk]).get(client.pk, []) if acknowledged else []
+    for flag in flags:
+        flag.client = client
+        flag.repair = repair_for_flag(flag, timeline, client.clinic)
+    # Open flags first (resolved_at NULL sorts first on SQLite, last on PostgreSQL).
+    flags.sort(key=lambda f: (f.resolved_at is not None, -f.raised_at.timestamp(), -f.id))
+    return flags
+
+
+def flags_needing_attention(therapist):
+    """Open flags across the therapist's active caseload, most severe first, then the
+    oldest. Returns (to_review, acknowledged): flags nobody has acted on yet, and those
+    the therapist acknowledged that have not cleared. One query."""
+    flags = list(
+        Flag.objects.filter(
+            resolved_at__isnull=True,
+            client__therapist=therapist,
+            client__clinic_id=therapist.clinic_id,
+            client__status=Client.Status.ACTIVE,
+        )
+        .select_related("client", "session")
+        .order_by("-severity", "raised_at", "id")
+    )
+    to_review = [f for f in flags if f.acknowledged_at is None]
+    acknowledged = [f for f in flags if f.acknowledged_at is not None]
+    return to_review, acknowledged

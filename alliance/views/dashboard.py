@@ -1,0 +1,70 @@
+"""The clinic admin's dashboards. Scores and counts only: no view here reads a session
+note or a check-in comment."""
+
+from django.shortcuts import render
+
+from accounts.access import clinic_admin_required
+
+from ..dashboard import clinic_dashboard as build_dashboard
+from ..dashboard import therapist_caseload, therapist_in_clinic_or_404, therapists_in_clinic
+from ..dashboard_forms import DashboardFilterForm
+
+
+def therapist_choices(clinic):
+    return [(pk, name or email) for pk, name, email in
+            therapists_in_clinic(clinic).order_by("full_name", "id").values_list("id", "full_name", "email")]
+
+
+def filter_form(request):
+    """The validated filter form for this clinic (one query, for the therapist choices)."""
+    clinic = request.user.clinic
+    return DashboardFilterForm(request.GET, clinic=clinic, therapist_choices=therapist_choices(clinic))
+
+
+def _pct(value):
+    return None if value is None else round(100 * value, 1)
+
+
+def _mean(value):
+    return None if value is None else round(value, 1)
+
+
+def chart_data(dash):
+    """The figures the charts draw, for json_script. The same numbers are in the tables."""
+    return {
+        "overTime": {
+            "labels": [p.start.isoformat() for p in dash.periods],
+            "meanTotal": [_mean(p.mean_total) for p in dash.periods],
+            "responseRate": [_pct(p.response_rate) for p in dash.periods],
+            "flagsRaised": [p.flags_raised for p in dash.periods],
+            "flagsResolved": [p.flags_resolved for p in dash.periods],
+        },
+        "histogram": {"labels": [b[0] for b in dash.histogram], "counts": [b[1] for b in dash.histogram]},
+        "modality": {"labels": [g.label for g in dash.by_modality], "meanTotal": [_mean(g.mean_total) for g in dash.by_modality]},
+        "approach": {"labels": [g.label for g in dash.by_approach], "meanTotal": [_mean(g.mean_total) for g in dash.by_approach]},
+    }
+
+
+@clinic_admin_required
+def clinic_dashboard(request):
+    form = filter_form(request)
+    if not form.is_valid():
+        return render(request, "alliance/dashboard/clinic_dashboard.html", {"form": form}, status=400)
+    dash = build_dashboard(form.filters())
+    return render(request, "alliance/dashboard/clinic_dashboard.html", {
+        "form": form, "dash": dash, "charts": chart_data(dash), "query": dash.filters.querystring(),
+    })
+
+
+@clinic_admin_required
+def clinic_therapist(request, pk):
+    therapist = therapist_in_clinic_or_404(request.user.clinic_id, pk)
+    form = filter_form(request)
+    if not form.is_valid():
+        return render(request, "alliance/dashboard/therapist.html", {"form": form, "therapist": therapist}, status=400)
+    filters = form.filters()
+    rows = therapist_caseload(filters, therapist)
+    filters.therapist_id = therapist.id  # so the export link carries this therapist
+    return render(request, "alliance/dashboard/therapist.html", {
+        "form": form, "therapist": therapist, "rows": rows, "filters": filters, "query": filters.querystring(),
+    })

@@ -1,0 +1,65 @@
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import NoReverseMatch, reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_POST
+
+from accounts.access import therapist_required
+
+from ..flag_forms import FlagAcknowledgeForm
+from ..flag_services import flag_acknowledge
+from ..models import Flag
+from ..selectors import flags_needing_attention
+
+
+def _flag_for_therapist(user, pk):
+    """Only the client's own therapist reaches a flag to act on it; anyone else,
+    the clinic admin included, gets 404, so a guessed id reveals nothing."""
+    if not user.is_therapist or user.clinic_id is None:
+        return get_object_or_404(Flag.objects.none(), pk=pk)
+    return get_object_or_404(
+        Flag.objects.select_related("client", "session"),
+        pk=pk, client__therapist=user, client__clinic_id=user.clinic_id,
+    )
+
+
+def _back(request, flag):
+    target = request.POST.get("next", "")
+    if target and url_has_allowed_host_and_scheme(target, {request.get_host()}, request.is_secure()):
+        return target
+    try:
+        return reverse("client_detail", args=[flag.client_id])
+    except NoReverseMatch:
+        return reverse("needs_attention")
+
+
+@login_required
+@require_POST
+def flag_acknowledge_view(request, pk):
+    flag = _flag_for_therapist(request.user, pk)
+    form = FlagAcknowledgeForm(request.POST)
+    if form.is_valid():
+        try:
+            flag_acknowledge(
+                flag=flag, by=request.user, response=form.cleaned_data["response"],
+                text=form.cleaned_data["text"], request=request,
+            )
+        except ValidationError as exc:
+            if hasattr(exc, "error_dict"):
+                for name, errors in exc.message_dict.items():
+                    form.add_error(name if name in form.fields else None, errors)
+            else:
+                messages.info(request, " ".join(exc.messages))
+                return redirect(_back(request, flag))
+        else:
+            messages.success(request, f"{flag.get_kind_display()} flag for {flag.client.display_name} acknowledged.")
+            return redirect(_back(request, flag))
+    return render(request, "alliance/flag_acknowledge.html", {"flag": flag, "form": form}, status=400)
+
+
+@therapist_required
+def needs_attention(request):
+    to_review, acknowledged = flags_needing_attention(request.user)
+    return render(request, "alliance/needs_attention.html", {"to_review": to_review, "acknowledged": acknowledged})
