@@ -2,7 +2,7 @@ from django.contrib import messages
 from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.utils import timezone
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_POST, require_safe
 
 from accounts.access import staff_required, therapist_required
 from alliance.models import SCORE_FIELDS
@@ -100,6 +100,7 @@ def client_reactivate(request, pk):
 
 
 @staff_required
+@require_safe
 def client_detail(request, pk):
     """The client's record: alliance charts, sessions, comments and flags. A clinic
     admin sees it too, but never a note and no buttons that change anything."""

@@ -2,6 +2,7 @@ from django.contrib import messages
 from django.db import IntegrityError
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.views.decorators.http import require_safe
 
 from accounts.access import staff_required, therapist_required
 from alliance.models import SCORE_FIELDS, CheckIn, SurveyInvitation
@@ -64,6 +65,7 @@ def session_new(request, client_pk):
 
 
 @staff_required
+@require_safe
 def session_detail(request, pk):
     session = session_for_user(request.user, pk)
     note = note_for_author(request.user, session)

@@ -32,9 +32,11 @@ def test_it_is_the_therapists_home(client, login, alice):
     assert response.url == reverse("caseload")
 
 
-def test_it_leaves_the_clinic_admins_home_alone(client, login, carol):
+def test_it_is_not_the_clinic_admins_home(client, login, carol):
     login(client, carol)
-    assert client.get(reverse("home")).status_code == 200
+    home = client.get(reverse("home"))
+    assert home.status_code in (200, 302)
+    assert home.get("Location") != reverse("caseload")
     assert client.get(reverse("caseload")).status_code == 403
 
 

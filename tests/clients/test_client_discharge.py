@@ -1,0 +1,42 @@
+import pytest
+from django.urls import reverse
+
+from alliance.models import SurveyInvitation
+from audit.models import AuditEvent
+from tests.clients.factories import InvitationFactory
+from tests.factories import SessionFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def test_it_discharges_the_client_and_cancels_pending_check_ins(client, login, alice, alice_client):
+    pending = InvitationFactory(session=SessionFactory(client=alice_client), status=SurveyInvitation.Status.SCHEDULED)
+    login(client, alice)
+    response = client.post(reverse("client_discharge", args=[alice_client.pk]))
+    assert response.status_code == 302
+    alice_client.refresh_from_db()
+    assert alice_client.status == "discharged" and alice_client.discharged_at is not None
+    assert not alice_client.can_receive_surveys
+    pending.refresh_from_db()
+    assert pending.status == SurveyInvitation.Status.CANCELLED
+    assert AuditEvent.objects.filter(action="client.discharge", object_id=str(alice_client.pk)).count() == 1
+
+
+def test_it_takes_the_client_off_the_caseload(client, login, alice, alice_client):
+    login(client, alice)
+    client.post(reverse("client_discharge", args=[alice_client.pk]))
+    assert list(client.get(reverse("caseload")).context["page"].object_list) == []
+
+
+def test_it_only_accepts_post(client, login, alice, alice_client):
+    login(client, alice)
+    assert client.get(reverse("client_discharge", args=[alice_client.pk])).status_code == 405
+    alice_client.refresh_from_db()
+    assert alice_client.status == "active"
+
+
+def test_it_refuses_the_clinic_admin(client, login, carol, alice_client):
+    login(client, carol)
+    assert client.post(reverse("client_discharge", args=[alice_client.pk])).status_code == 403
+    alice_client.refresh_from_db()
+    assert alice_client.status == "active"
