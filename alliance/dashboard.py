@@ -195,7 +195,7 @@ def therapists_in_clinic(clinic):
 
 
 def clinic_dashboard(filters, now=None):
-    """Everything the clinic dashboard shows, in six queries."""
+    """Everything the clinic dashboard shows, in five queries."""
     now = now or timezone.now()
     clinic, tz = filters.clinic, filters.clinic.tzinfo
     trunc = TruncMonth if filters.period == "month" else TruncWeek
@@ -212,7 +212,9 @@ def clinic_dashboard(filters, now=None):
     active = Q(clients__status=Client.Status.ACTIVE)
     if filters.modality:
         active &= Q(clients__modality=filters.modality)
-    open_flag = active & Q(clients__flags__resolved_at__isnull=True)
+    # "flags__id is not null" matters: through the LEFT JOIN a client with no flag at all
+    # has a NULL resolved_at too.
+    open_flag = active & Q(clients__flags__id__isnull=False, clients__flags__resolved_at__isnull=True)
     therapist_rows = (
         therapists_in_clinic(clinic)
         .annotate(
@@ -272,13 +274,23 @@ def clinic_dashboard(filters, now=None):
         d = _period_start(_as_date(value, tz), filters.period)
         return periods.setdefault(d, PeriodRow(start=d))
 
-    # 3. Client-rated totals per therapist and per period, in one grouped query.
+    # 3. Client-rated totals per therapist × period × modality × approach, with the
+    # histogram buckets as conditional counts: the per-therapist means, the clinic over
+    # time, both breakdowns and the distribution all come from this one grouped query
+    # (at most therapists × periods × 12 rows).
+    low_below = clinic.low_total_below
+    modality = {k: GroupRow(k, label) for k, label in Client.Modality.choices}
+    approach = {k: GroupRow(k, label) for k, label in Client.Approach.choices}
+    buckets = [[f"{lo}–{hi}", 0] for lo, hi in HISTOGRAM_BUCKETS]
+    bucket_counts = {
+        f"b{i}": Count("id", filter=Q(total__gte=lo, total__lte=hi)) for i, (lo, hi) in enumerate(HISTOGRAM_BUCKETS)
+    }
     checkins = (
         CheckIn.objects.filter(client_q, session_therapist_q, source=CheckIn.Source.CLIENT,
                                session__scheduled_start__gte=start, session__scheduled_start__lt=end)
         .annotate(period=trunc("session__scheduled_start", tzinfo=tz))
-        .values("session__therapist_id", "period")
-        .annotate(n=Count("id"), total_sum=Sum("total"))
+        .values("session__therapist_id", "period", "client__modality", "client__relationship_approach")
+        .annotate(n=Count("id"), total_sum=Sum("total"), low=Count("id", filter=Q(total__lt=low_below)), **bucket_counts)
         .order_by()
     )
     for r in checkins:
@@ -288,6 +300,16 @@ def clinic_dashboard(filters, now=None):
         pr = period_for(r["period"])
         pr.checkins += r["n"]
         pr.total_sum += r["total_sum"]
+        for group in (modality.get(r["client__modality"]), approach.get(r["client__relationship_approach"])):
+            if group is not None:
+                group.checkins += r["n"]
+                group.total_sum += r["total_sum"]
+                group.low += r["low"]
+        for i in range(len(HISTOGRAM_BUCKETS)):
+            buckets[i][1] += r[f"b{i}"]
+    dash.by_modality = list(modality.values())
+    dash.by_approach = list(approach.values())
+    dash.histogram = buckets
 
     # 4. Invitations with a known outcome, per therapist and per period they were due.
     S = SurveyInvitation.Status
@@ -332,33 +354,6 @@ def clinic_dashboard(filters, now=None):
             period_for(r["resolved_period"]).flags_resolved += r["n"]
     dash.periods = [periods[k] for k in sorted(periods)]
 
-    # 6. Client totals by modality × approach × total: the breakdowns and the histogram
-    # all come from these few hundred rows at most.
-    low_below = clinic.low_total_below
-    distribution = (
-        CheckIn.objects.filter(client_q, session_therapist_q, source=CheckIn.Source.CLIENT,
-                               session__scheduled_start__gte=start, session__scheduled_start__lt=end)
-        .values("client__modality", "client__relationship_approach", "total")
-        .annotate(n=Count("id"))
-        .order_by()
-    )
-    modality = {k: GroupRow(k, label) for k, label in Client.Modality.choices}
-    approach = {k: GroupRow(k, label) for k, label in Client.Approach.choices}
-    buckets = [[f"{lo}–{hi}", 0] for lo, hi in HISTOGRAM_BUCKETS]
-    for r in distribution:
-        for group in (modality.get(r["client__modality"]), approach.get(r["client__relationship_approach"])):
-            if group is None:
-                continue
-            group.checkins += r["n"]
-            group.total_sum += r["total"] * r["n"]
-            group.low += r["n"] if r["total"] < low_below else 0
-        for i, (lo, hi) in enumerate(HISTOGRAM_BUCKETS):
-            if lo <= r["total"] <= hi:
-                buckets[i][1] += r["n"]
-    dash.by_modality = list(modality.values())
-    dash.by_approach = list(approach.values())
-    dash.histogram = buckets
-
     dash.therapists = sorted(rows.values(), key=lambda r: (not r.is_active, r.name.lower(), r.id))
     total = TherapistRow(id=0, name="Clinic", is_active=True)
     for r in dash.therapists:
@@ -374,7 +369,9 @@ def clinic_dashboard(filters, now=None):
 
 def therapist_in_clinic_or_404(clinic_id, pk):
     """A therapist of this clinic (active or not); any other id answers 404."""
-    return get_object_or_404(User.objects.filter(clinic_id=clinic_id, role=User.Role.THERAPIST), pk=pk)
+    return get_object_or_404(
+        User.objects.filter(clinic_id=clinic_id, role=User.Role.THERAPIST).select_related("clinic"), pk=pk
+    )
 
 
 @dataclass
@@ -408,7 +405,7 @@ class CaseloadRow:
 
 def therapist_caseload(filters, therapist, now=None):
     """One therapist's current clients with scores, attendance, response and open flags
-    for the period. Five queries. Never touches notes or comments."""
+    for the period. Four queries. Never touches notes or comments."""
     from django.db.models import OuterRef, Subquery
 
     now = now or timezone.now()
@@ -421,14 +418,19 @@ def therapist_caseload(filters, therapist, now=None):
         .order_by("-session__scheduled_start", "-session_id")
         .values("total")[:1]
     )
+    # Open flags as one conditional count per kind, in the same query as the clients.
+    kinds = sorted(Flag.Kind, key=lambda k: -Flag.SEVERITY[k])
+    open_counts = {
+        f"open_{k.value}": Count("flags", filter=Q(flags__kind=k, flags__resolved_at__isnull=True)) for k in kinds
+    }
     rows = {}
-    for c in clients_qs.annotate(latest_total=Subquery(latest)).order_by("status", "display_name", "id").values(
-        "id", "display_name", "status", "modality", "relationship_approach", "latest_total"
-    ):
+    for c in clients_qs.annotate(latest_total=Subquery(latest), **open_counts).order_by(
+        "status", "display_name", "id"
+    ).values("id", "display_name", "status", "modality", "relationship_approach", "latest_total", *open_counts):
         rows[c["id"]] = CaseloadRow(
             id=c["id"], name=c["display_name"], status=Client.Status(c["status"]).label,
             modality=Client.Modality(c["modality"]).label, approach=Client.Approach(c["relationship_approach"]).label,
-            latest_total=c["latest_total"],
+            latest_total=c["latest_total"], open_flags=[k.label for k in kinds if c[f"open_{k.value}"]],
         )
     # The same client filter as a join condition, not an IN list of ids, so the SQL
     # stays the same size whatever the caseload.
@@ -458,8 +460,4 @@ def therapist_caseload(filters, therapist, now=None):
         .order_by()
     ):
         rows[r["client_id"]].answered, rows[r["client_id"]].unanswered = r["answered"], r["unanswered"]
-    for client_id, kind in (
-        Flag.objects.filter(mine, resolved_at__isnull=True).order_by("-severity").values_list("client_id", "kind")
-    ):
-        rows[client_id].open_flags.append(Flag.Kind(kind).label)
     return list(rows.values())

@@ -15,14 +15,35 @@ class DashboardFilterForm(forms.Form):
 
     date_from = forms.DateField(label="From", required=False, widget=forms.DateInput(attrs={"type": "date"}))
     date_to = forms.DateField(label="To", required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    therapist = forms.TypedChoiceField(label="Therapist", required=False, coerce=int, empty_value=None)
+    therapist = forms.IntegerField(label="Therapist", required=False, min_value=1)
     modality = forms.ChoiceField(label="Modality", required=False, choices=[("", "All modalities"), *Client.Modality.choices])
     period = forms.ChoiceField(label="Group by", required=False, choices=[("week", "Week"), ("month", "Month")])
 
-    def __init__(self, data, *, clinic, therapist_choices, **kwargs):
+    def __init__(self, data, *, clinic, therapist_choices=None, **kwargs):
         super().__init__(data, **kwargs)
         self.clinic = clinic
-        self.fields["therapist"].choices = [("", "All therapists"), *therapist_choices]
+        # The clinic's therapists, as (id, name). The dashboard loads them with its own
+        # figures (saving a query), so they may be set after validation; see
+        # `check_therapist`.
+        self.therapist_choices = therapist_choices
+
+    def clean_therapist(self):
+        value = self.cleaned_data.get("therapist")
+        if value and self.therapist_choices is not None and value not in dict(self.therapist_choices):
+            raise forms.ValidationError(self.UNKNOWN_THERAPIST)
+        return value
+
+    UNKNOWN_THERAPIST = "Select a valid choice: that therapist is not in your clinic."
+
+    def check_therapist(self, therapist_choices):
+        """Validate the therapist against the clinic's list once it is known. Returns
+        False (with the error on the form) for an id outside the clinic."""
+        self.therapist_choices = therapist_choices
+        value = self.cleaned_data.get("therapist")
+        if value and value not in dict(therapist_choices):
+            self.add_error("therapist", self.UNKNOWN_THERAPIST)
+            return False
+        return True
 
     def clean(self):
         data = super().clean()

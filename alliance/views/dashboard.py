@@ -15,10 +15,15 @@ def therapist_choices(clinic):
             therapists_in_clinic(clinic).order_by("full_name", "id").values_list("id", "full_name", "email")]
 
 
-def filter_form(request):
-    """The validated filter form for this clinic (one query, for the therapist choices)."""
-    clinic = request.user.clinic
-    return DashboardFilterForm(request.GET, clinic=clinic, therapist_choices=therapist_choices(clinic))
+def filter_form(request, clinic=None):
+    """The filter form for this clinic. The therapist is checked against the clinic's
+    list by the caller (`form.check_therapist`), or here when the form is invalid
+    anyway, so the page's usual path costs no extra query."""
+    clinic = clinic or request.user.clinic
+    form = DashboardFilterForm(request.GET, clinic=clinic)
+    if not form.is_valid():
+        form.therapist_choices = therapist_choices(clinic)
+    return form
 
 
 def _pct(value):
@@ -51,6 +56,8 @@ def clinic_dashboard(request):
     if not form.is_valid():
         return render(request, "alliance/dashboard/clinic_dashboard.html", {"form": form}, status=400)
     dash = build_dashboard(form.filters())
+    if not form.check_therapist(dash.therapist_choices):
+        return render(request, "alliance/dashboard/clinic_dashboard.html", {"form": form}, status=400)
     return render(request, "alliance/dashboard/clinic_dashboard.html", {
         "form": form, "dash": dash, "charts": chart_data(dash), "query": dash.filters.querystring(),
     })
@@ -59,7 +66,7 @@ def clinic_dashboard(request):
 @clinic_admin_required
 def clinic_therapist(request, pk):
     therapist = therapist_in_clinic_or_404(request.user.clinic_id, pk)
-    form = filter_form(request)
+    form = filter_form(request, clinic=therapist.clinic)
     if not form.is_valid():
         return render(request, "alliance/dashboard/therapist.html", {"form": form, "therapist": therapist}, status=400)
     filters = form.filters()

@@ -91,7 +91,10 @@ def dashboard_export(request, table):
         therapist = therapist_in_clinic_or_404(request.user.clinic_id, filters.therapist_id)
         rows = _caseload(therapist_caseload(filters, therapist))
     else:
-        rows = TABLES[table](clinic_dashboard(filters))
+        dash = clinic_dashboard(filters)
+        if not form.check_therapist(dash.therapist_choices):
+            return HttpResponseBadRequest(f"Invalid filters: {form.UNKNOWN_THERAPIST}", content_type="text/plain")
+        rows = TABLES[table](dash)
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     name = f"rapport-{table}-{filters.date_from:%Y%m%d}-{filters.date_to:%Y%m%d}.csv"
     response["Content-Disposition"] = f'attachment; filename="{name}"'
