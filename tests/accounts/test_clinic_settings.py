@@ -1,0 +1,84 @@
+"""The clinic's survey timing and flag thresholds, edited by the clinic admin."""
+
+import pytest
+from django.urls import reverse
+
+from accounts.models import Clinic
+from alliance.models import Flag
+from audit.models import AuditEvent
+from tests.alliance.flag_helpers import history
+
+pytestmark = pytest.mark.django_db
+
+
+def current(clinic, **changes):
+    fields = ["survey_delay_hours", "reminder_after_hours", "expiry_days", "max_send_attempts", "low_total_below",
+              "low_dimension_below", "drop_points", "declining_run", "discrepancy_points", "no_feedback_expired",
+              "attendance_missed", "attendance_window"]
+    data = {f: getattr(clinic, f) for f in fields}
+    data.update(changes)
+    return data
+
+
+def test_it_shows_the_settings_with_the_defaults_caveat(client, login, carol):
+    login(client, carol)
+    response = client.get(reverse("clinic_settings"))
+    assert response.status_code == 200
+    assert b"conventions borrowed from comparable 0\xe2\x80\x9340 scales, not validated norms" in response.content
+
+
+def test_it_saves_a_change_and_records_old_and_new_values(client, login, carol, clinic):
+    login(client, carol)
+    response = client.post(reverse("clinic_settings"), current(clinic, expiry_days=10, drop_points=4))
+    assert response.status_code == 302
+    clinic.refresh_from_db()
+    assert (clinic.expiry_days, clinic.drop_points) == (10, 4)
+    event = AuditEvent.objects.get(action="clinic.settings")
+    assert event.actor == carol
+    assert event.detail["changed"] == {"expiry_days": {"old": 7, "new": 10}, "drop_points": {"old": 3, "new": 4}}
+
+
+def test_it_records_nothing_when_nothing_changed(client, login, carol, clinic):
+    login(client, carol)
+    client.post(reverse("clinic_settings"), current(clinic))
+    assert not AuditEvent.objects.filter(action="clinic.settings").exists()
+
+
+@pytest.mark.parametrize(("field", "value"), [
+    ("low_total_below", 41), ("low_dimension_below", 11), ("survey_delay_hours", 73), ("expiry_days", 0),
+    ("declining_run", 1), ("drop_points", "many"), ("attendance_window", 21),
+])
+def test_it_refuses_values_out_of_range(client, login, carol, clinic, field, value):
+    login(client, carol)
+    response = client.post(reverse("clinic_settings"), current(clinic, **{field: value}))
+    assert response.status_code == 400
+    assert Clinic.objects.get(pk=clinic.pk).__dict__[field] == getattr(clinic, field)
+
+
+def test_it_refuses_more_missed_sessions_than_the_window(client, login, carol, clinic):
+    login(client, carol)
+    response = client.post(reverse("clinic_settings"), current(clinic, attendance_missed=6, attendance_window=5))
+    assert response.status_code == 400
+    assert b"Cannot be more than the number of sessions looked at" in response.content
+
+
+def test_new_thresholds_apply_to_existing_flags_at_once(
+    client, login, carol, clinic, alice_client, django_capture_on_commit_callbacks
+):
+    from alliance.flags import flags_recompute_for_client
+
+    history(alice_client, [34])
+    flags_recompute_for_client(client=alice_client)
+    assert Flag.objects.filter(resolved_at__isnull=True).count() == 1
+    login(client, carol)
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(reverse("clinic_settings"), current(clinic, low_total_below=30))
+    assert not Flag.objects.filter(resolved_at__isnull=True).exists()
+    assert Flag.objects.get().resolved_at is not None
+
+
+def test_therapists_cannot_change_settings(client, login, alice, clinic):
+    login(client, alice)
+    assert client.post(reverse("clinic_settings"), current(clinic, expiry_days=10)).status_code == 403
+    clinic.refresh_from_db()
+    assert clinic.expiry_days == 7
