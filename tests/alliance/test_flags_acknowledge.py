@@ -234,3 +234,33 @@ def test_the_command_applies_new_thresholds_to_one_clinic(alice_client, capsys):
     call_command("recompute_flags")
     assert Flag.objects.get().kind == Flag.Kind.LOW_ALLIANCE
     assert "1 raised" in capsys.readouterr().out
+
+
+# --- On the client page --------------------------------------------------------------------
+
+def test_the_client_page_lets_the_therapist_act_on_a_flag_and_come_back(client, login, alice, alice_client, low_flag):
+    login(client, alice)
+    page = reverse("client_detail", args=[alice_client.id])
+    response = client.get(page)
+    assert response.status_code == 200
+    assert ack_url(low_flag).encode() in response.content
+    response = client.post(ack_url(low_flag), {"response": "adjusted", "next": page})
+    assert response.status_code == 302 and response["Location"] == page
+    response = client.get(page)
+    assert b"Adjusted the approach" in response.content and b"no data" in response.content
+    assert ack_url(low_flag).encode() not in response.content
+
+
+def test_the_client_page_shows_repair_but_no_form_to_the_clinic_admin(client, login, carol, alice_client, low_flag):
+    acknowledge(low_flag, days_ago=1)
+    login(client, carol)
+    response = client.get(reverse("client_detail", args=[alice_client.id]))
+    assert response.status_code == 200
+    assert b"Repair:" in response.content
+    assert b"/acknowledge/" not in response.content
+
+
+def test_it_does_not_follow_a_next_link_to_another_site(client, login, alice, low_flag):
+    login(client, alice)
+    response = client.post(ack_url(low_flag), {"response": "discussed", "next": "https://evil.example/"})
+    assert response.status_code == 302 and "evil" not in response["Location"]
