@@ -184,6 +184,7 @@ def test_it_runs_the_same_number_of_queries_for_5_and_200_clients(client, login,
     login(client, bob)
     many = _caseload_queries(client, bob, 200)
     listing = "\n".join(f"{i}. {sql}" for i, sql in enumerate(many, 1))
+    print(f"caseload queries: 5 clients={len(few)}, 200 clients={len(many)}")
     assert len(few) == len(many), f"5 clients: {len(few)} queries, 200 clients: {len(many)}\n{listing}"
     # Of those, the caseload's own: the paginator's count, the page of clients with
     # their numbers, their open flags, their recent check-ins. (The rest is the login
