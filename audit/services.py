@@ -1,16 +1,38 @@
 """Write the audit trail. Every read of a client record or note and every change to
 clinical data or settings goes through `audit_record`."""
 
+import ipaddress
+
+from django.conf import settings
+
 from .models import AuditEvent
 
 
 def client_ip(request):
+    """The address the request came from, as our own proxies saw it.
+
+    Behind the production proxy REMOTE_ADDR is the proxy, and X-Forwarded-For holds
+    "whatever the client claimed, …, what each proxy saw". Only the hops our own
+    proxies appended (settings.TRUSTED_PROXY_COUNT, counted from the right) can be
+    believed: taking the left end would let anyone write their own address into the
+    audit trail or rotate it to escape the login lockout. Also used by django-axes and
+    the rate limits, so all three agree on who a client is.
+    """
     if request is None:
         return None
-    # Behind the production proxy REMOTE_ADDR is the proxy; SecurityMiddleware with
-    # SECURE_PROXY_SSL_HEADER does not rewrite it, so take the first forwarded hop.
-    forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
-    return (forwarded.split(",")[0].strip() or request.META.get("REMOTE_ADDR")) or None
+    remote = request.META.get("REMOTE_ADDR") or None
+    proxies = getattr(settings, "TRUSTED_PROXY_COUNT", 0)
+    if proxies <= 0:
+        return remote
+    hops = [h.strip() for h in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if h.strip()]
+    if len(hops) < proxies:
+        return remote
+    candidate = hops[-proxies]
+    try:
+        ipaddress.ip_address(candidate)
+    except ValueError:
+        return remote
+    return candidate
 
 
 def audit_record(*, action, actor=None, obj=None, clinic=None, request=None, detail=None):

@@ -49,19 +49,61 @@ def require_redis():
         pytest.fail(f"REDIS_URL is set but Redis does not answer: {exc}")
 
 
+def verified_session_login(client, user):
+    """Give a Django test client the session a staff member has after password *and*
+    second factor: the auth keys, a confirmed TOTP device recorded as the one that
+    verified the session (django_otp.DEVICE_ID_SESSION_KEY), and the login time the
+    absolute session limit counts from.
+
+    Built directly, like client.force_login does internally, but without sending
+    user_logged_in: the login itself is not what a view test is about, so it leaves no
+    audit row or last_login change behind for the test to trip over.
+    """
+    import time
+
+    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+    from django_otp import DEVICE_ID_SESSION_KEY
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    from accounts.middleware import LOGIN_AT_SESSION_KEY
+
+    device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
+    if device is None:
+        device = TOTPDevice.objects.create(user=user, name="Authenticator app", confirmed=True)
+    engine = __import__(settings.SESSION_ENGINE, fromlist=["SessionStore"])
+    session = engine.SessionStore()
+    session[SESSION_KEY] = user._meta.pk.value_to_string(user)
+    session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+    session[HASH_SESSION_KEY] = user.get_session_auth_hash()
+    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+    session[LOGIN_AT_SESSION_KEY] = int(time.time())
+    session.save()
+    client.cookies[settings.SESSION_COOKIE_NAME] = session.session_key
+    return client
+
+
 @pytest.fixture
 def login():
-    """Log a user into a Django test client as a fully authenticated staff member.
+    """Log a user into a Django test client as a fully authenticated staff member,
+    second factor included.
 
-    Use this, not client.force_login, in every view test: when login requires a second
-    factor, this fixture is where the test session gets it, in one place.
+    Use this, not client.force_login, in every view test: a force_login session has not
+    passed the second factor, so every page would redirect it to the 2FA setup.
     """
 
     def do_login(client, user):
-        client.force_login(user)
-        return client
+        return verified_session_login(client, user)
 
     return do_login
+
+
+@pytest.fixture(autouse=True)
+def _fresh_rate_limits():
+    """Rate-limit counters live in the cache; each test starts with none."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
 
 
 @pytest.fixture

@@ -22,7 +22,8 @@ def _production_env(**extra):
     env.update(
         DJANGO_SETTINGS_MODULE="config.settings.production",
         SECRET_KEY="a-long-random-production-secret-" + "x" * 40,
-        NOTE_ENCRYPTION_KEYS="ZGV2LW9ubHktbm90ZS1rZXktMzItYnl0ZXMtbG9uZyE=",
+        # Not the development key: the deploy check (accounts/checks.py) refuses that one.
+        NOTE_ENCRYPTION_KEYS="dGVzdC1vbmx5LXByb2R1Y3Rpb24tbm90ZS1rZXkhISE=",
         DATABASE_URL="postgres://rapport@127.0.0.1:5432/rapport",
         ALLOWED_HOSTS="rapport.example.org",
         SITE_URL="https://rapport.example.org",

@@ -30,7 +30,8 @@ CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 SITE_URL = env("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    # The Django admin, on an admin site that also requires a verified second factor.
+    "accounts.apps.RapportAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -40,6 +41,10 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "crispy_forms",
     "crispy_bootstrap5",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
+    "axes",
     "accounts",
     "audit",
     "clients",
@@ -56,6 +61,13 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "audit.context.AuditContextMiddleware",
+    # Order matters: the absolute session limit logs out before the second-factor gate
+    # decides where an authenticated user may go; axes must come last.
+    "accounts.middleware.SessionAbsoluteTimeoutMiddleware",
+    "accounts.middleware.SecondFactorRequiredMiddleware",
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -103,6 +115,12 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 
+# Axes first: it refuses a locked-out username or IP before the password is checked.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 10}},
@@ -119,6 +137,63 @@ SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
 SESSION_ABSOLUTE_SECONDS = env.int("SESSION_ABSOLUTE_SECONDS", default=12 * 60 * 60)
+
+# --- Second factor (accounts/two_factor.py) -------------------------------------------
+# Every staff account enrols a TOTP app at first login and gets ten one-time recovery
+# codes; until the session is verified, accounts.middleware lets it reach only the 2FA
+# pages, logout, static files and /healthz.
+
+OTP_TOTP_ISSUER = env("OTP_TOTP_ISSUER", default="Rapport")
+RECOVERY_CODE_COUNT = 10
+
+# --- Login lockout and rate limits ----------------------------------------------------
+# django-axes: 5 failures for one username, or from one IP, lock that username or IP
+# out for 15 minutes (a clinic admin can unlock earlier; see accounts/lockout.py).
+# django-ratelimit caps login and password-reset POSTs per IP on top of that.
+
+AXES_FAILURE_LIMIT = 5
+AXES_COOLOFF_TIME = 0.25  # hours
+AXES_LOCKOUT_PARAMETERS = [["username"], ["ip_address"]]
+AXES_USERNAME_FORM_FIELD = "username"  # LoginForm's field; it holds the email
+AXES_USERNAME_CALLABLE = "accounts.lockout.username_from_request"
+AXES_CLIENT_IP_CALLABLE = "audit.services.client_ip"
+AXES_LOCKOUT_CALLABLE = "accounts.lockout.lockout_response"
+AXES_RESET_ON_SUCCESS = True
+AXES_VERBOSE = False
+# How many reverse proxies append to X-Forwarded-For in front of the app. 0 (local):
+# trust only REMOTE_ADDR; production sets 1 for its proxy. The client-controlled left end
+# of the header is never trusted, or an attacker could rotate it to dodge the lockout.
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+RATELIMIT_VIEW = "accounts.views.rate_limited"
+LOGIN_RATE_PER_IP = env("LOGIN_RATE_PER_IP", default="30/10m")
+PASSWORD_RESET_RATE_PER_IP = env("PASSWORD_RESET_RATE_PER_IP", default="5/h")
+PASSWORD_RESET_TIMEOUT = 60 * 60  # one hour for a reset link
+
+# --- Content Security Policy (django-csp 4) -------------------------------------------
+# In every environment, so tests and `make run` catch an inline script or style the day
+# it is written. Everything is served from our own origin; nothing inline.
+
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "frame-ancestors": ["'none'"],
+        "form-action": ["'self'"],
+        "base-uri": ["'none'"],
+        "object-src": ["'none'"],
+    },
+}
+
+# --- Data retention (clients/rights.py) -----------------------------------------------
+# Discharged clients are erased this many days after discharge by `purge_expired_clients`.
+# Default about seven years, a common retention period for mental-health records; set it
+# to what your jurisdiction requires.
+
+RETENTION_DAYS_AFTER_DISCHARGE = env.int("RETENTION_DAYS_AFTER_DISCHARGE", default=2557)
 
 # --- Internationalisation ---------------------------------------------------------------
 

@@ -31,3 +31,18 @@ SESSION_COOKIE_SECURE = True
 CSRF_COOKIE_SECURE = True
 CSRF_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
+
+# --- Proxy, cache -----------------------------------------------------------------------
+# One reverse proxy (the load balancer) appends the client's address to X-Forwarded-For;
+# lockouts, rate limits and the audit trail read that hop, never the client-supplied ones.
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=1)
+
+# Rate-limit counters must be shared by every web process, so they live in Redis.
+if env("REDIS_URL", default=""):
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": env("REDIS_URL"),
+            "KEY_PREFIX": "rapport",
+        }
+    }

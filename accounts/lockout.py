@@ -1,0 +1,75 @@
+"""Login lockout (django-axes) and rate limits (django-ratelimit), wired to our login.
+
+Axes counts failures per username and per IP (settings.AXES_LOCKOUT_PARAMETERS); after
+AXES_FAILURE_LIMIT of either, that username or IP is refused for AXES_COOLOFF_TIME even
+with the right password. A clinic admin unlocks a colleague at /clinic/audit/lockouts/,
+a platform operator with `manage.py axes_reset_username <email>` or the axes admin.
+"""
+
+import math
+
+from django.conf import settings
+from django.shortcuts import render
+
+from audit.services import client_ip
+
+
+def cooloff_minutes():
+    return math.ceil(float(settings.AXES_COOLOFF_TIME) * 60)
+
+
+def lockout_message():
+    return (
+        f"Too many failed attempts. For your security, logging in is paused: try again in "
+        f"{cooloff_minutes()} minutes or ask your clinic admin to unlock your account."
+    )
+
+
+def username_from_request(request, credentials):
+    """The email being tried, lower-cased, so "Alice@X" and "alice@x" share one counter."""
+    value = (credentials or {}).get(settings.AXES_USERNAME_FORM_FIELD)
+    if value is None and request is not None:
+        value = request.POST.get(settings.AXES_USERNAME_FORM_FIELD)
+    return (value or "").strip().lower() or None
+
+
+def lockout_response(request, original_response=None, credentials=None):
+    """The login page again, with the lockout explained, answered 429."""
+    from .forms import LoginForm
+
+    form = LoginForm(request, data=None)
+    return render(
+        request,
+        "accounts/login.html",
+        {"form": form, "lockout_message": lockout_message(), "next": ""},
+        status=429,
+    )
+
+
+def ratelimit_ip(group, request):
+    """django-ratelimit key: the same client address the lockout and the audit use."""
+    return client_ip(request) or "unknown"
+
+
+def locked_out_usernames(usernames):
+    """Which of these emails are locked out right now (failures at the limit, within
+    the cool-off)."""
+    from axes.models import AccessAttempt
+    from django.utils import timezone
+    from datetime import timedelta
+
+    since = timezone.now() - timedelta(hours=float(settings.AXES_COOLOFF_TIME))
+    return set(
+        AccessAttempt.objects.filter(
+            username__in=list(usernames),
+            failures_since_start__gte=settings.AXES_FAILURE_LIMIT,
+            attempt_time__gte=since,
+        ).values_list("username", flat=True)
+    )
+
+
+def unlock_username(username):
+    """Clear the failures recorded for one email (every IP it was tried from)."""
+    from axes.utils import reset
+
+    return reset(username=username)
