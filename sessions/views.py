@@ -60,7 +60,8 @@ def session_new(request, client_pk):
             messages.success(request, "Session logged.")
             return redirect("client_detail", pk=client.pk)
         return _render(request, "sessions/session_form.html", context, status=400)
-    form = SessionForm(tz=tz, initial={"form_token": form_token_issue(request)})
+    initial = {"form_token": form_token_issue(request), "date": timezone.localdate(timezone=tz)}
+    form = SessionForm(tz=tz, initial=initial)
     return _render(request, "sessions/session_form.html", {"form": form, "client": client})
 
 

@@ -18,13 +18,19 @@ def sparkline(checkins):
     if not totals:
         return mark_safe('<span class="text-body-secondary small">no check-ins</span>')
     step = (WIDTH - 2 * PAD) / max(len(totals) - 1, 1)
+    # Scaled to the client's own range (at least 8 points tall, within 0–40), so a drop
+    # of a few points, which is what the flags look for, is visible at this size.
+    low = max(0, min(min(totals), max(totals) - 8) - 1)
+    high = min(40, max(max(totals), low + 8) + 1)
 
     def y(total):
-        return round(HEIGHT - PAD - total / 40 * (HEIGHT - 2 * PAD), 1)
+        return round(HEIGHT - PAD - (total - low) / (high - low) * (HEIGHT - 2 * PAD), 1)
 
     points = " ".join(f"{round(PAD + i * step, 1)},{y(t)}" for i, t in enumerate(totals))
     last_x, last_y = round(PAD + (len(totals) - 1) * step, 1), y(totals[-1])
-    label = "Last {} client totals out of 40: {}".format(len(totals), ", ".join(str(t) for t in totals))
+    label = (
+        f"Last {len(totals)} client totals out of 40: " if len(totals) > 1 else "Last client total out of 40: "
+    ) + ", ".join(str(t) for t in totals)
     return format_html(
         '<svg class="sparkline" viewBox="0 0 {} {}" role="img" aria-label="{}">'
         '<title>{}</title>'

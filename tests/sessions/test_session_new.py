@@ -23,6 +23,7 @@ def test_it_shows_the_form_with_a_one_time_token(client, login, alice, new_sessi
     assert 'name="form_token"' in html
     assert 'type="number"' in html and 'max="10"' in html
     assert "<script>" not in html and "style=" not in html
+    assert response.context["form"]["date"].value() == timezone.localdate()
 
 
 def test_it_logs_an_attended_session_with_note_and_rating(client, login, alice, alice_client, new_session_url, session_form):
