@@ -1,5 +1,12 @@
 """Load the demo clinic used by `make run`. Idempotent: if the demo clinic exists,
-nothing changes. Deterministic: a fixed random seed gives the same histories each time."""
+nothing changes. Deterministic: a fixed random seed gives the same histories each time.
+
+Every kind of flag appears at least once: each storyline is built so its rule fires at
+the end of the history (see STORIES), and flags are computed by the real rules
+(alliance.flags) once each history is written. Two storylines also have a flag raised
+six weeks ago that the therapist acknowledged, so repair tracking has something to
+show: "repair" clients recovered, "low" clients have not.
+"""
 
 import hashlib
 import random
@@ -11,7 +18,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import Clinic, User
-from alliance.models import CheckIn, SurveyInvitation
+from alliance.flag_services import flag_acknowledge
+from alliance.flags import flags_recompute_for_client
+from alliance.models import CheckIn, Flag, SurveyInvitation
 from clients.models import Client
 from sessions.models import Session, SessionNote
 
@@ -29,8 +38,16 @@ CLIENT_NAMES = [
     "Ines", "Theo", "Hana", "Felix", "Rosa", "Kai", "Nadia", "Elias", "Yara", "Jonas",
 ]
 
-# Each client follows one storyline; the index picks it.
-STORIES = ["steady", "steady", "steady", "improving", "drop", "declining", "discrepancy", "no_feedback", "attendance", "low"]
+# Each client follows one storyline; the index picks it. With the default thresholds:
+# drop → a fall of 7 at the last session (drop, low alliance); declining → four falling
+# totals (declining trend, low alliance); discrepancy → therapist 8 above the client;
+# no_feedback → the last invitations expire; attendance → 2 missed of the last 5;
+# low → a total around 32, sliding after an acknowledged flag six weeks ago (repair:
+# "not yet"); repair → a dip six weeks ago, acknowledged, then recovery ("recovered").
+STORIES = ["steady", "repair", "steady", "improving", "drop", "declining", "discrepancy", "no_feedback", "attendance", "low"]
+# Weeks before the end when the "repair" and "low" clients' therapists acted on a flag.
+ACK_AT_REMAINING = 6
+ACK_RESPONSES = {"repair": Flag.Response.DISCUSSED, "low": Flag.Response.ADJUSTED}
 
 
 class Command(BaseCommand):
@@ -70,12 +87,19 @@ class Command(BaseCommand):
                 created_at=now - timedelta(days=190),
             )
             self._history(rng, clinic, client, therapist, story, now)
+            flags_recompute_for_client(client=client, now=now)
+            if story == "attendance" and i < len(STORIES):
+                # One flag acknowledged today that stays open while the condition
+                # holds: "needs attention" lists it as acknowledged, still open.
+                flag = Flag.objects.get(client=client, kind=Flag.Kind.ATTENDANCE, resolved_at__isnull=True)
+                flag_acknowledge(flag=flag, by=therapist, response=Flag.Response.FREQUENCY)
 
     def _history(self, rng, clinic, client, therapist, story, now):
         weeks = 26
         start_day = (now - timedelta(weeks=weeks)).date()
         hour = 9 + rng.randrange(8)
-        base = rng.randint(33, 38)
+        # At or above the default low-alliance threshold (36), so only storylines flag.
+        base = rng.randint(37, 39)
         for week in range(weeks):
             day = start_day + timedelta(weeks=week)
             start = timezone.make_aware(datetime.combine(day, time(hour, 0)), clinic.tzinfo)
@@ -85,7 +109,8 @@ class Command(BaseCommand):
             attendance = Session.Attendance.ATTENDED
             if story == "attendance" and remaining <= 5 and remaining % 2 == 0:
                 attendance = rng.choice([Session.Attendance.NO_SHOW, Session.Attendance.LATE_CANCEL])
-            elif rng.random() < 0.05:
+            elif remaining > ACK_AT_REMAINING + 1 and rng.random() < 0.05:
+                # Random misses only early on, so the storylines' endings stay intact.
                 attendance = rng.choice(list(Session.Attendance))
             session = Session.objects.create(
                 client=client, therapist=therapist, scheduled_start=start, duration_minutes=50,
@@ -105,7 +130,9 @@ class Command(BaseCommand):
             token_hash = hashlib.sha256(secrets.token_urlsafe(32).encode()).hexdigest()
             sent = ended + timedelta(hours=clinic.survey_delay_hours)
             expires = sent + timedelta(days=clinic.expiry_days)
-            unanswered = (story == "no_feedback" and remaining <= 3) or rng.random() < 0.12
+            unanswered = (story == "no_feedback" and remaining <= 3) or (
+                story not in ACK_RESPONSES and rng.random() < 0.12
+            )
             if not client.email:
                 continue
             if unanswered:
@@ -123,18 +150,33 @@ class Command(BaseCommand):
                 expires_at=expires, attempts=1, created_at=ended,
             )
             self._checkin(session, client, "client", client_total, rng, answered)
+            if story in ACK_RESPONSES and remaining == ACK_AT_REMAINING:
+                self._acknowledge(client, therapist, ACK_RESPONSES[story], answered)
+
+    @staticmethod
+    def _acknowledge(client, therapist, response, answered):
+        """The therapist saw the flags the day after the check-in and acted on them."""
+        flags_recompute_for_client(client=client, now=answered)
+        Flag.objects.filter(client=client, resolved_at__isnull=True).update(
+            acknowledged_at=answered + timedelta(days=1), acknowledged_by=therapist, response=response,
+        )
 
     @staticmethod
     def _client_total(story, base, remaining, rng):
         jitter = rng.choice([-1, 0, 0, 1])
         if story == "improving":
             return min(40, 28 + (26 - remaining) // 2 + jitter)
-        if story == "drop" and remaining <= 2:
+        if story == "drop" and remaining == 1:
             return base - 7
+        if story == "repair":
+            if remaining == ACK_AT_REMAINING:
+                return base - 8
+            return min(40, base + (1 if remaining < ACK_AT_REMAINING else jitter))
         if story == "declining" and remaining <= 4:
             return base - 2 * (5 - remaining)
         if story == "low":
-            return 30 + jitter
+            # Low throughout, and still sliding after the therapist's response.
+            return 32 + jitter if remaining > ACK_AT_REMAINING else 31 - (ACK_AT_REMAINING - remaining)
         if story == "discrepancy" and remaining <= 3:
             return 31
         return max(0, min(40, base + jitter))
