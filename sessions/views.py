@@ -12,7 +12,7 @@ from clients.selectors import client_for_user
 from . import services
 from .form_tokens import REPLAY_MESSAGE, form_token_consume, form_token_is_open, form_token_issue
 from .forms import SessionForm
-from .models import SessionNote
+from .models import Session, SessionNote
 from .selectors import note_for_author, session_for_user
 
 
@@ -53,6 +53,8 @@ def session_new(request, client_pk):
                     request=request,
                 )
             except IntegrityError:
+                if not Session.objects.filter(form_token=token).exists():
+                    raise
                 # The same form raced itself (two submits at once): the first one won.
                 form_token_consume(request, token)
                 return _replayed(request, context, tz=tz)

@@ -9,6 +9,7 @@ from django.utils import timezone
 from alliance.models import CheckIn, SurveyInvitation
 from audit.models import AuditEvent
 from sessions.models import Session, SessionNote
+from tests.factories import SessionFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -147,3 +148,17 @@ def test_it_offers_a_fresh_token_after_a_replay(client, login, alice, new_sessio
     assert fresh != data["form_token"]
     assert client.post(new_session_url, {**data, "form_token": fresh}).status_code == 302
     assert Session.objects.count() == 2
+
+
+def test_it_refuses_the_loser_of_two_simultaneous_submits(client, login, alice, alice_client, new_session_url, session_form):
+    login(client, alice)
+    data = session_form(new_session_url)
+    # The other submit of the same form got in first: its session holds the token, but
+    # this request's copy of the browser session still lists the token as unused.
+    SessionFactory(client=alice_client, form_token=data["form_token"])
+    response = client.post(new_session_url, data)
+    assert response.status_code == 409
+    assert "This form was already submitted" in response.content.decode()
+    assert Session.objects.count() == 1
+    assert SessionNote.objects.count() == 0
+    assert CheckIn.objects.count() == 0
