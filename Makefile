@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: run test bench install migrate demo check clean
+.PHONY: run test bench install migrate demo otp check clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -21,10 +21,16 @@ migrate: $(STAMP)
 
 demo: migrate
 	DJANGO_SETTINGS_MODULE=config.settings.local $(PY) manage.py seed_demo
+	DJANGO_SETTINGS_MODULE=config.settings.local $(PY) manage.py seed_demo_otp
+
+## Print the demo users' current two-step login codes.
+otp: $(STAMP)
+	@DJANGO_SETTINGS_MODULE=config.settings.local $(PY) manage.py demo_otp_code
 
 ## Set up and start Rapport on the embedded default (SQLite, filesystem broker, file emails).
 run: demo
 	@DJANGO_SETTINGS_MODULE=config.settings.local $(PY) manage.py demo_banner
+	@DJANGO_SETTINGS_MODULE=config.settings.local $(PY) manage.py demo_otp_code
 	DJANGO_SETTINGS_MODULE=config.settings.local exec $(VENV)/bin/honcho -f Procfile.dev start
 
 ## Run the whole test suite. Uses DATABASE_URL / REDIS_URL when set, else SQLite and files.

@@ -54,17 +54,21 @@ def ratelimit_ip(group, request):
 def locked_out_usernames(usernames):
     """Which of these emails are locked out right now (failures at the limit, within
     the cool-off)."""
-    from axes.models import AccessAttempt
-    from django.utils import timezone
     from datetime import timedelta
 
+    from axes.models import AccessAttempt
+    from django.db.models import Sum
+    from django.utils import timezone
+
+    # Axes keeps one row per (username, IP, user agent); the username lockout counts
+    # the failures of all of them, so this does too.
     since = timezone.now() - timedelta(hours=float(settings.AXES_COOLOFF_TIME))
     return set(
-        AccessAttempt.objects.filter(
-            username__in=list(usernames),
-            failures_since_start__gte=settings.AXES_FAILURE_LIMIT,
-            attempt_time__gte=since,
-        ).values_list("username", flat=True)
+        AccessAttempt.objects.filter(username__in=list(usernames), attempt_time__gte=since)
+        .values("username")
+        .annotate(failures=Sum("failures_since_start"))
+        .filter(failures__gte=settings.AXES_FAILURE_LIMIT)
+        .values_list("username", flat=True)
     )
 
 

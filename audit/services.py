@@ -35,7 +35,9 @@ def client_ip(request):
     return candidate
 
 
-def audit_record(*, action, actor=None, obj=None, clinic=None, request=None, detail=None):
+def audit_record(*, action, actor=None, obj=None, clinic=None, request=None, detail=None, object_type=None, object_id=None):
+    """Append one row. `object_type`/`object_id` name a record that no longer exists
+    (an erased client), where `obj` cannot."""
     if actor is None and request is not None and request.user.is_authenticated:
         actor = request.user
     if clinic is None:
@@ -44,8 +46,8 @@ def audit_record(*, action, actor=None, obj=None, clinic=None, request=None, det
         clinic=clinic,
         actor=actor,
         action=action,
-        object_type=obj._meta.model_name if obj is not None else "",
-        object_id=str(obj.pk) if obj is not None else "",
+        object_type=object_type if object_type is not None else (obj._meta.model_name if obj is not None else ""),
+        object_id=str(object_id) if object_id is not None else (str(obj.pk) if obj is not None else ""),
         ip=client_ip(request),
         detail=detail or {},
     )

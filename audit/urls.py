@@ -1,3 +1,9 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns = []
+from . import views
+
+urlpatterns = [
+    path("", views.audit_list, name="audit_list"),
+    path("lockouts/", views.lockouts, name="audit_lockouts"),
+    path("lockouts/<int:pk>/unlock/", views.lockout_unlock, name="audit_lockout_unlock"),
+]

@@ -1,3 +1,11 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns = []
+from . import rights_views as views
+
+# Mounted at /clinic/clients/.
+urlpatterns = [
+    path("", views.rights_index, name="rights_index"),
+    path("<int:pk>/export.json", views.client_export_json, name="client_export_json"),
+    path("<int:pk>/export-with-my-notes.json", views.client_export_with_my_notes, name="client_export_with_my_notes"),
+    path("<int:pk>/erase/", views.client_erase, name="client_erase"),
+]
