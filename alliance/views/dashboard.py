@@ -59,7 +59,8 @@ def clinic_dashboard(request):
     if not form.check_therapist(dash.therapist_choices):
         return render(request, "alliance/dashboard/clinic_dashboard.html", {"form": form}, status=400)
     return render(request, "alliance/dashboard/clinic_dashboard.html", {
-        "form": form, "dash": dash, "charts": chart_data(dash), "query": dash.filters.querystring(),
+        "form": form, "dash": dash, "filters": dash.filters, "charts": chart_data(dash),
+        "query": dash.filters.querystring(),
     })
 
 

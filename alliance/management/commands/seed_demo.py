@@ -87,7 +87,13 @@ class Command(BaseCommand):
                 created_at=now - timedelta(days=190),
             )
             self._history(rng, clinic, client, therapist, story, now)
-            flags_recompute_for_client(client=client, now=now)
+            raised, _ = flags_recompute_for_client(client=client, now=now)
+            for flag in raised:
+                # As if each flag had been raised when its evidence arrived, the day
+                # after the session, not when the demo was loaded.
+                if flag.session_id:
+                    at = min(now, Session.objects.get(pk=flag.session_id).scheduled_start + timedelta(days=1))
+                    Flag.objects.filter(pk=flag.pk).update(raised_at=at)
             if story == "attendance" and i < len(STORIES):
                 # One flag acknowledged today that stays open while the condition
                 # holds: "needs attention" lists it as acknowledged, still open.
