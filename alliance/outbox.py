@@ -16,11 +16,12 @@ and does nothing if it loses:
    whose claim was taken back, does nothing. The attempt mints a fresh token, stores
    its digest and commits *before* talking to SMTP, so the link works the moment the
    email lands; then it sends, then marks the row sent.
-3. A worker killed mid-send leaves the row `sending` with a lease that runs out; the
-   next sweep reclaims it under a new claim id (the old message, if it is ever
-   redelivered, finds the claim is not its own). The attempt lease outlasts the hard
-   task time limit, so a claim is never taken from an attempt that may still be
-   talking to SMTP.
+3. A worker killed mid-send (or a message the broker lost) leaves the row `sending`
+   with a lease that runs out; the next sweep renews the claim and queues the task
+   again. If the first message still turns up, the attempt guard lets only one of the
+   two send. The attempt lease outlasts the hard task time limit, so a claim is never
+   renewed under an attempt that may still be talking to SMTP. A resend after failure
+   or expiry starts a new claim id, so messages from before it are no-ops.
 
 The residual risk, stated plainly: if the process dies after the SMTP server accepted
 the message but before the "sent" UPDATE commits (a window of one local UPDATE, well
@@ -158,8 +159,12 @@ def invitations_dispatch_due(*, now=None, limit=None):
         candidates = SurveyInvitation.objects.filter(_claimable(now)).order_by("due_at", "id")
         if connection.features.has_select_for_update_skip_locked:
             candidates = candidates.select_for_update(skip_locked=True)
-        for invitation_id in list(candidates.values_list("id", flat=True)[:limit]):
-            claim_id = str(uuid.uuid4())
+        for invitation_id, old_claim in list(candidates.values_list("id", "claim_id")[:limit]):
+            # A lapsed claim is renewed under the same id: if its first message is only
+            # slow (a long queue) rather than lost, whichever of the two messages runs
+            # first sends and the other finds nothing to do, instead of every renewal
+            # turning the queued messages into no-ops that the worker must wade through.
+            claim_id = old_claim or str(uuid.uuid4())
             # The condition is repeated in the UPDATE: on SQLite it is what makes the
             # claim exclusive (the row count says whether we won); on PostgreSQL the
             # row is already locked, so it always wins.

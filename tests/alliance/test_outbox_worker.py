@@ -1,0 +1,219 @@
+"""The outbox end to end, on real services: a Celery worker subprocess on this run's
+queue sends over SMTP to an aiosmtpd server, against the committed test database.
+The sweeps run in this process, as beat would run them."""
+
+import threading
+import time
+from collections import Counter
+from datetime import timedelta
+
+import pytest
+from django.db import close_old_connections, connection, transaction
+from django.test import Client as BrowserClient
+from django.utils import timezone
+
+from alliance import outbox, survey
+from alliance.models import CheckIn, SurveyInvitation
+from clients.models import Client
+from sessions.models import Session
+from tests.alliance.conftest import links_in, log_session, wait_for
+from tests.factories import ClientFactory, UserFactory
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
+
+ANSWERS = {"trust": "8", "empathy": "9", "boundaries": "9", "collaboration": "6", "comment": ""}
+
+
+def _status_counts():
+    return Counter(SurveyInvitation.objects.values_list("status", flat=True))
+
+
+def test_a_saved_session_reaches_the_client_who_answers_once(smtp_server, celery_worker, alice_client):
+    smtp = smtp_server()
+    celery_worker(smtp)
+    session, invitation = log_session(client=alice_client, scheduled_start=timezone.now() - timedelta(hours=3))
+    assert invitation.status == "scheduled"
+
+    assert outbox.invitations_dispatch_due() == [invitation.id]
+    [message] = smtp.wait_for_count(1)
+    assert message["To"] == alice_client.email
+    assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    wait_for(lambda: SurveyInvitation.objects.get(id=invitation.id).status == "sent", what="status sent")
+
+    link, unsubscribe = links_in(message)
+    assert link and unsubscribe
+    path = link.removeprefix("http://127.0.0.1:8000")
+    browser = BrowserClient()
+    assert browser.get(path).status_code == 200
+    assert browser.post(path, ANSWERS).status_code == 302
+    checkin = CheckIn.objects.get(session=session, source="client")
+    assert checkin.total == 32
+    # The same link is refused now.
+    assert browser.get(path).status_code == 410
+    assert browser.post(path, ANSWERS).status_code == 410
+    assert CheckIn.objects.count() == 1
+    time.sleep(1)
+    assert len(smtp.received()) == 1
+
+
+def test_rolled_back_sessions_and_opted_out_clients_get_nothing(smtp_server, celery_worker, alice):
+    smtp = smtp_server()
+    celery_worker(smtp)
+    rolled_back_client = ClientFactory(therapist=alice, email="rolledback@example.org")
+    opted_out_client = ClientFactory(therapist=alice, email="optedout@example.org")
+    control_client = ClientFactory(therapist=alice, email="control@example.org")
+
+    class Boom(Exception):
+        pass
+
+    with pytest.raises(Boom), transaction.atomic():
+        log_session(client=rolled_back_client)
+        raise Boom
+    assert not Session.objects.filter(client=rolled_back_client).exists()
+    assert not SurveyInvitation.objects.filter(client=rolled_back_client).exists()
+
+    _, scheduled = log_session(client=opted_out_client)
+    survey.client_opt_out(client=Client.objects.get(pk=opted_out_client.pk))
+    _, none = log_session(client=Client.objects.get(pk=opted_out_client.pk))
+    assert none is None
+    log_session(client=control_client)
+
+    outbox.invitations_dispatch_due()
+    smtp.wait_for_count(1)
+    time.sleep(2)  # anything else that was going to arrive would have by now
+    assert [m["To"] for m in smtp.received()] == ["control@example.org"]
+    scheduled.refresh_from_db()
+    assert scheduled.status == "cancelled"
+
+
+def test_an_smtp_server_that_refuses_three_times_gets_exactly_one_email(smtp_server, celery_worker, alice_client):
+    smtp = smtp_server(fail_first=3)
+    celery_worker(smtp)
+    _, invitation = log_session(client=alice_client)
+    outbox.invitations_dispatch_due()
+    # Backoff 1 s * 2**attempt, capped at 4 s in the test settings: 2 + 4 + 4 seconds.
+    smtp.wait_for_count(1, timeout=45)
+    wait_for(lambda: SurveyInvitation.objects.get(id=invitation.id).status == "sent", what="status sent")
+    invitation.refresh_from_db()
+    assert invitation.attempts == 4
+    assert smtp.handler.refused == 3
+    time.sleep(1.5)
+    assert len(smtp.received()) == 1
+
+
+def test_a_server_that_never_accepts_marks_the_invitation_failed(smtp_server, celery_worker, alice_client):
+    smtp = smtp_server(fail_first=1000)
+    celery_worker(smtp)
+    clinic = alice_client.clinic
+    clinic.max_send_attempts = 2
+    clinic.save(update_fields=["max_send_attempts"])
+    _, invitation = log_session(client=alice_client)
+    outbox.invitations_dispatch_due()
+    wait_for(lambda: SurveyInvitation.objects.get(id=invitation.id).status == "failed", timeout=30, what="failed")
+    invitation.refresh_from_db()
+    assert invitation.attempts == 2
+    assert invitation.last_error == "SMTP 451 (SMTPDataError)"
+    assert alice_client.email not in invitation.last_error
+    assert smtp.received() == []
+
+
+# --- Races and crashes --------------------------------------------------------------------
+
+
+def _due_invitations(n):
+    """n invitations due now, one client each, in three bulk inserts."""
+    therapist = UserFactory()
+    clients = Client.objects.bulk_create(
+        [
+            Client(clinic=therapist.clinic, therapist=therapist, display_name=f"C{i}", email=f"race{i}@example.org",
+                   survey_consent=True, modality="cbt", relationship_approach="collaborative")
+            for i in range(n)
+        ]
+    )
+    start = timezone.now() - timedelta(hours=3)
+    sessions = Session.objects.bulk_create(
+        [Session(client=c, therapist=therapist, scheduled_start=start) for c in clients]
+    )
+    from alliance.invitations import new_token
+
+    SurveyInvitation.objects.bulk_create(
+        [SurveyInvitation(session=s, client=s.client, token_hash=new_token()[1], due_at=timezone.now()) for s in sessions]
+    )
+    return {c.email for c in clients}
+
+
+def _sweep_in_thread(results, barrier):
+    try:
+        barrier.wait()
+        # Less than the whole batch each, so that on PostgreSQL the second sweep skips
+        # the rows the first has locked and takes the rest.
+        results.append(outbox.invitations_dispatch_due(limit=120))
+    finally:
+        connection.close()
+
+
+def _racing_sweeps(n_sweeps=2):
+    results, barrier = [], threading.Barrier(n_sweeps)
+    threads = [threading.Thread(target=_sweep_in_thread, args=(results, barrier)) for _ in range(n_sweeps)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    return results
+
+
+def _tally(smtp, expected):
+    got = Counter(m["To"] for m in smtp.received())
+    lost = len(expected - set(got))
+    duplicates = sum(count - 1 for count in got.values() if count > 1)
+    return lost, duplicates, got
+
+
+def test_two_sweeps_and_two_workers_send_every_invitation_exactly_once(smtp_server, celery_worker):
+    smtp = smtp_server()
+    celery_worker(smtp, name="a")
+    celery_worker(smtp, name="b")
+    expected = _due_invitations(200)
+    started = time.monotonic()
+    results = _racing_sweeps(2)
+    results.append(outbox.invitations_dispatch_due())  # whatever neither sweep reached
+    claimed = [i for r in results for i in r]
+    assert len(claimed) == 200 and len(set(claimed)) == 200  # each row claimed by one sweep only
+    smtp.wait_for_count(200)
+    wait_for(lambda: _status_counts().get("sent") == 200, what="200 sent")
+    time.sleep(1.5)
+    lost, duplicates, _ = _tally(smtp, expected)
+    print(f"\nrace: claimed per sweep={[len(r) for r in results]} emails={len(smtp.received())} "
+          f"lost={lost} duplicates={duplicates} in {time.monotonic() - started:.1f}s")
+    assert (lost, duplicates, len(smtp.received())) == (0, 0, 200)
+
+
+def test_a_worker_killed_mid_batch_loses_nothing(smtp_server, celery_worker):
+    smtp = smtp_server()
+    first = celery_worker(smtp, name="doomed")
+    expected = _due_invitations(200)
+    started = time.monotonic()
+    outbox.invitations_dispatch_due()
+    wait_for(lambda: len(smtp.received()) >= 40, what="the batch to get going")
+    first.kill()
+    at_kill = len(smtp.received())
+    counts_at_kill = _status_counts()
+    celery_worker(smtp, name="phoenix")
+
+    # Beat would sweep every minute; here every two seconds, until everything is sent. Rows
+    # the dead worker held are reclaimed once their lease runs out.
+    def all_sent():
+        outbox.invitations_dispatch_due()
+        close_old_connections()
+        return _status_counts().get("sent") == 200
+
+    wait_for(all_sent, interval=2, what="every invitation sent after the crash")
+    time.sleep(1.5)
+    lost, duplicates, _ = _tally(smtp, expected)
+    print(f"\ncrash: emails at kill={at_kill} statuses at kill={dict(counts_at_kill)} "
+          f"emails={len(smtp.received())} lost={lost} duplicates={duplicates} in {time.monotonic() - started:.1f}s")
+    assert lost == 0
+    # A duplicate is possible only for a send the kill interrupted between the SMTP
+    # server's "250 OK" and the commit that marks it sent (see alliance/outbox.py):
+    # at most one per pool process that was mid-send.
+    assert duplicates <= 2

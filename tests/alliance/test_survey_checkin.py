@@ -1,0 +1,172 @@
+"""The client's check-in page: GET shows it and changes nothing, POST stores it once,
+and every link that cannot be used looks the same."""
+
+import re
+from datetime import timedelta
+
+import pytest
+from django.core.cache import cache
+from django.test import override_settings
+from django.utils import timezone
+
+from alliance.models import CheckIn, Flag, SurveyInvitation
+from audit.models import AuditEvent
+
+pytestmark = pytest.mark.django_db
+
+ANSWERS = {"trust": "9", "empathy": "8", "boundaries": "10", "collaboration": "7", "comment": "Helpful today."}
+
+
+def _url(token):
+    return f"/s/{token}/"
+
+
+def _snapshot(invitation):
+    invitation.refresh_from_db()
+    return {f.name: getattr(invitation, f.name) for f in SurveyInvitation._meta.fields}
+
+
+def test_it_shows_the_four_questions_in_our_wording(client, sent_invitation):
+    _, token = sent_invitation
+    response = client.get(_url(token))
+    assert response.status_code == 200
+    html = response.content.decode()
+    for question in [
+        "I could trust my therapist in this session.",
+        "I felt heard and understood.",
+        "The session felt safe and respectful of limits.",
+        "We worked on what I wanted, in a way that suits me.",
+    ]:
+        assert question in html
+    assert html.count('type="radio"') == 44
+    assert html.count("<fieldset") == 4 and html.count("<legend") == 4
+    assert "Harbour Clinic" in html
+
+
+def test_it_shows_the_form_in_spanish_to_a_spanish_speaking_client(client, sent_invitation):
+    invitation, token = sent_invitation
+    type(invitation.client).objects.filter(pk=invitation.client_id).update(language="es")
+    html = client.get(_url(token)).content.decode()
+    assert "Pude confiar en mi terapeuta en esta sesión." in html
+    assert "Enviar mis respuestas" in html
+    assert '<html lang="es">' in html
+
+
+def test_it_changes_nothing_on_get(client, sent_invitation):
+    invitation, token = sent_invitation
+    before = _snapshot(invitation)
+    audit_before = AuditEvent.objects.count()
+    for _ in range(3):
+        assert client.get(_url(token)).status_code == 200
+    assert _snapshot(invitation) == before
+    assert AuditEvent.objects.count() == audit_before
+    assert not CheckIn.objects.exists()
+
+
+def test_it_sends_privacy_headers_and_loads_nothing_from_elsewhere(client, sent_invitation):
+    _, token = sent_invitation
+    response = client.get(_url(token))
+    assert response["Referrer-Policy"] == "no-referrer"
+    assert "no-store" in response["Cache-Control"]
+    html = response.content.decode()
+    assert "<script" not in html and "style=" not in html
+    for src in re.findall(r'(?:src|href)="([^"]+)"', html):
+        assert src.startswith("/"), src
+    assert "navbar" not in html  # no staff navigation on a client's page
+
+
+def test_it_stores_the_answers_once_and_thanks_the_client(client, sent_invitation):
+    invitation, token = sent_invitation
+    response = client.post(_url(token), ANSWERS)
+    assert response.status_code == 302
+    thanks = client.get(response["Location"])
+    assert "Thank you" in thanks.content.decode()
+    checkin = CheckIn.objects.get()
+    assert (checkin.source, checkin.session_id, checkin.client_id) == ("client", invitation.session_id, invitation.client_id)
+    assert (checkin.trust, checkin.empathy, checkin.boundaries, checkin.collaboration) == (9, 8, 10, 7)
+    assert checkin.comment == "Helpful today."
+    invitation.refresh_from_db()
+    assert invitation.status == "answered" and invitation.answered_at is not None
+    event = AuditEvent.objects.get(action="checkin.submitted")
+    assert event.actor is None and "Helpful" not in str(event.detail)
+    # The same link is refused afterwards.
+    assert client.get(_url(token)).status_code == 410
+    assert client.post(_url(token), ANSWERS).status_code == 410
+    assert CheckIn.objects.count() == 1
+
+
+def test_it_recomputes_flags_when_an_answer_arrives(client, sent_invitation):
+    invitation, token = sent_invitation
+    client.post(_url(token), {**ANSWERS, "trust": "3"})
+    assert Flag.objects.filter(client=invitation.client, kind="low_alliance", resolved_at__isnull=True).exists()
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"trust": "11"},
+        {"empathy": "-1"},
+        {"boundaries": "seven"},
+        {"collaboration": ""},
+        {"comment": "x" * 2001},
+    ],
+)
+def test_it_refuses_out_of_range_or_missing_answers_and_keeps_the_form_filled(client, sent_invitation, bad):
+    invitation, token = sent_invitation
+    data = {**ANSWERS, **bad}
+    response = client.post(_url(token), data)
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert "Please" in html  # a clear message, in the client's language
+    # What was valid comes back as it was chosen.
+    for field in ["trust", "empathy", "boundaries", "collaboration"]:
+        if field not in bad:
+            assert re.search(rf'id="{field}-{ANSWERS[field]}" value="{ANSWERS[field]}" checked', html), field
+    if "comment" not in bad:
+        assert "Helpful today." in html
+    assert not CheckIn.objects.exists()
+    invitation.refresh_from_db()
+    assert invitation.status == "sent" and invitation.answered_at is None
+
+
+def _without_per_request_values(html):
+    return re.sub(r'name="csrfmiddlewaretoken" value="[^"]+"', "", html)
+
+
+def test_it_treats_tampered_used_and_expired_links_alike(client, alice_client):
+    from tests.alliance.conftest import log_session, send_inline, token_of
+    from django.core import mail
+
+    tokens = []
+    for _ in range(2):
+        _, invitation = log_session(client=alice_client, scheduled_start=timezone.now() - timedelta(days=1))
+        send_inline(invitation)
+        tokens.append(token_of(mail.outbox[-1]))
+    used, expired = tokens
+    assert client.post(_url(used), ANSWERS).status_code == 302
+    SurveyInvitation.objects.filter(status="sent").update(expires_at=timezone.now() - timedelta(seconds=1))
+    tampered = used[:-2] + ("AA" if not used.endswith("AA") else "BB")
+
+    responses = {name: client.get(_url(t)) for name, t in [("used", used), ("expired", expired), ("tampered", tampered), ("junk", "x" * 500)]}
+    statuses = {name: r.status_code for name, r in responses.items()}
+    assert set(statuses.values()) == {410}, statuses
+    bodies = {_without_per_request_values(r.content.decode()) for r in responses.values()}
+    assert len(bodies) == 1
+    assert "This link can no longer be used" in bodies.pop()
+    # POSTs too.
+    posts = {client.post(_url(t), ANSWERS).content.decode() for t in [used, expired, tampered]}
+    assert len({_without_per_request_values(p) for p in posts}) == 1
+    assert CheckIn.objects.count() == 1
+
+
+def test_it_rate_limits_per_ip_with_a_friendly_page(client, sent_invitation):
+    _, token = sent_invitation
+    cache.clear()
+    with override_settings(SURVEY_RATE_LIMIT="3/m"):
+        codes = [client.get(_url(token)).status_code for _ in range(5)]
+        limited = client.get(_url(token))
+    assert codes[:3] == [200, 200, 200]
+    assert limited.status_code == 429
+    assert "Please wait a moment" in limited.content.decode()
+    assert limited["Cache-Control"] == "no-store"
+    cache.clear()
