@@ -259,6 +259,9 @@ else:
         "processed_folder": str(CELERY_QUEUE_DIR / "processed"),
         "control_folder": str(CELERY_QUEUE_DIR / "control"),
         "store_processed": False,
+        # kombu polls the folder; its default of 1 s caps a worker at about one task a
+        # second once its prefetch is used up.
+        "polling_interval": 0.1,
     }
 CELERY_TASK_DEFAULT_QUEUE = env("CELERY_QUEUE", default="rapport")
 CELERY_TASK_SERIALIZER = "json"
