@@ -28,12 +28,14 @@ def email_render(name, context, *, language, tz=None):
     return " ".join(subject.split()), text, html
 
 
-def email_send(name, *, to, context, language, tz=None, headers=None):
+def email_send(name, *, to, context, language, tz=None, headers=None, on_accepted=None):
     """Render and send one email over a connection of its own, raising on failure.
 
-    The connection is closed in a `finally` that swallows errors: once the server has
-    accepted the message, a failing QUIT must not make the caller think it was not sent
-    (that would send it twice)."""
+    `on_accepted` runs as soon as the server has accepted the message, before the
+    connection is closed, so that the caller can record the send without waiting for
+    QUIT's round trip (alliance/outbox.py: the shorter that gap, the smaller the chance a
+    crash in it sends the email twice). Closing swallows errors for the same reason:
+    once the message is accepted, a failing QUIT must not make it look unsent."""
     subject, text, html = email_render(name, context, language=language, tz=tz)
     message = EmailMultiAlternatives(
         subject, text, from_email=settings.DEFAULT_FROM_EMAIL, to=[to], headers=headers or {}
@@ -42,12 +44,13 @@ def email_send(name, *, to, context, language, tz=None, headers=None):
     connection = get_connection(fail_silently=False)
     connection.open()
     try:
-        sent = connection.send_messages([message])
+        if not connection.send_messages([message]):
+            raise OSError("the email backend accepted no message")
+        if on_accepted is not None:
+            on_accepted()
     finally:
         try:
             connection.close()
         except Exception:  # noqa: BLE001 - see the docstring
             pass
-    if not sent:
-        raise OSError("the email backend accepted no message")
     return message

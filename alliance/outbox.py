@@ -24,9 +24,10 @@ and does nothing if it loses:
    or expiry starts a new claim id, so messages from before it are no-ops.
 
 The residual risk, stated plainly: if the process dies after the SMTP server accepted
-the message but before the "sent" UPDATE commits (a window of one local UPDATE, well
-under a millisecond), or if SMTP accepts the message and the connection then times out
-before we read the reply, the row is sent again when it is reclaimed. The client then
+the message but before the "sent" UPDATE commits (a window of one UPDATE, which runs
+before QUIT; about a millisecond), if the database is unreachable at that moment, or if
+the server accepts the message but the connection drops before we read its "250", the
+row is sent again when its lease runs out. The client then
 gets at most one duplicate per such crash, and the first email's link stops working
 (its digest was replaced). Closing that window would need an SMTP provider with
 idempotency keys; nothing in plain SMTP lets us ask "did you already take this one?".
@@ -227,9 +228,31 @@ def invitation_send(*, invitation_id, claim_id):
     attempts = invitation.attempts + 1
 
     invitation.expires_at = expires_preview
+    marked = []
+
+    def mark_sent():
+        # Runs the moment the SMTP server has said "250 OK", before QUIT: nothing but
+        # this UPDATE lies between acceptance and the commit. See the module docstring
+        # for what a crash right here costs.
+        sent_at = timezone.now()
+        with transaction.atomic():
+            done = mine.update(
+                status=Status.SENT, sent_at=sent_at, expires_at=sent_at + timedelta(days=clinic.expiry_days),
+                attempt_started_at=None, lease_until=None, last_error="",
+            )
+            if done:
+                audit_record(
+                    action="invitation.sent", obj=invitation, clinic=clinic,
+                    detail={"session_id": invitation.session_id, "attempts": attempts},
+                )
+        marked.append(done)
+
     try:
-        email_send(**_email_for(invitation, token, name="checkin"))
+        email_send(**_email_for(invitation, token, name="checkin"), on_accepted=mark_sent)
     except TRANSIENT as exc:
+        if marked:
+            # Accepted and recorded; only closing the connection failed.
+            return Outcome("sent")
         error = _short_error(exc)
         log.warning("outbox.send_failed invitation=%s attempt=%s error=%s", invitation_id, attempts, error)
         if _is_permanent(exc) or attempts >= clinic.max_send_attempts:
@@ -243,20 +266,7 @@ def invitation_send(*, invitation_id, claim_id):
         )
         return Outcome("retry", retry_in=delay)
 
-    # Nothing but this UPDATE between the SMTP server's "250 OK" and the commit: see the
-    # module docstring for what a crash right here costs.
-    sent_at = timezone.now()
-    with transaction.atomic():
-        marked = mine.update(
-            status=Status.SENT, sent_at=sent_at, expires_at=sent_at + timedelta(days=clinic.expiry_days),
-            attempt_started_at=None, lease_until=None, last_error="",
-        )
-        if marked:
-            audit_record(
-                action="invitation.sent", obj=invitation, clinic=clinic,
-                detail={"session_id": invitation.session_id, "attempts": attempts},
-            )
-    if not marked:
+    if not marked[0]:
         # Cancelled by an opt-out while the email was on its way.
         log.warning("outbox.sent_but_not_marked invitation=%s", invitation_id)
     return Outcome("sent")
