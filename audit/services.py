@@ -37,7 +37,13 @@ def client_ip(request):
 
 def audit_record(*, action, actor=None, obj=None, clinic=None, request=None, detail=None, object_type=None, object_id=None):
     """Append one row. `object_type`/`object_id` name a record that no longer exists
-    (an erased client), where `obj` cannot."""
+    (an erased client), where `obj` cannot. Without `request`, the request being served
+    (if any) still supplies the address, so a service that forgot to pass it cannot
+    leave a row without "from where"."""
+    if request is None:
+        from .context import current_request
+
+        request = current_request.get()
     if actor is None and request is not None and request.user.is_authenticated:
         actor = request.user
     if clinic is None:
