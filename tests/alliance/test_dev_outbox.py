@@ -1,0 +1,37 @@
+"""The development outbox page lists the emails the file backend wrote."""
+
+import pytest
+from django.test import override_settings
+
+from tests.alliance.conftest import log_session, send_inline
+
+pytestmark = pytest.mark.django_db
+
+
+def test_it_lists_emails_newest_first_with_their_links(client, tmp_path, alice, alice_client):
+    other = type(alice_client).objects.create(
+        clinic=alice.clinic, therapist=alice, display_name="X", email="second@example.org", survey_consent=True,
+        modality="cbt", relationship_approach="collaborative",
+    )
+    with override_settings(
+        EMAIL_BACKEND="django.core.mail.backends.filebased.EmailBackend", EMAIL_FILE_PATH=str(tmp_path)
+    ):
+        for c in (alice_client, other):
+            _, invitation = log_session(client=c)
+            send_inline(invitation)
+        response = client.get("/dev/outbox/")
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert html.index("second@example.org") < html.index(alice_client.email)
+    assert html.count("A one-minute check-in from Harbour Clinic") == 2
+    assert html.count('href="http://127.0.0.1:8000/s/') == 4  # check-in and unsubscribe, twice
+
+
+def test_it_is_404_when_the_dev_outbox_is_off(client):
+    with override_settings(RAPPORT_DEV_OUTBOX=False):
+        assert client.get("/dev/outbox/").status_code == 404
+
+
+def test_the_nav_links_to_it_only_when_mounted(client, login, alice):
+    login(client, alice)
+    assert "Outbox (dev)" in client.get("/", follow=True).content.decode()
