@@ -6,7 +6,7 @@ from django.conf import settings
 from django.contrib.auth.tokens import default_token_generator
 from django.core.exceptions import ValidationError
 from django.core.mail import EmailMultiAlternatives
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.encoding import force_bytes
@@ -57,7 +57,13 @@ def staff_invite(*, clinic, email, full_name, by, request=None):
         raise ValidationError({"email": "An account with this email address already exists."})
     user = User(email=email, full_name=full_name.strip(), role=User.Role.THERAPIST, clinic=clinic, is_active=True)
     user.set_unusable_password()
-    user.save()
+    try:
+        # A savepoint, so a concurrent invite of the same address (the unique index
+        # wins the race) reads as a form error rather than a broken transaction.
+        with transaction.atomic():
+            user.save()
+    except IntegrityError:
+        raise ValidationError({"email": "An account with this email address already exists."}) from None
     audit_record(action="staff.invite", actor=by, obj=user, clinic=clinic, request=request,
                  detail={"role": user.role})
     inviter = by.get_full_name() or by.email
