@@ -39,7 +39,7 @@ test: $(STAMP)
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 bench: $(STAMP)
-	$(PY) -m pytest tests/bench -p no:randomly $(PYTEST_ARGS)
+	$(PY) -m pytest tests/bench -m bench --benchmark-columns=median,iqr,rounds $(PYTEST_ARGS)
 
 check: $(STAMP)
 	$(PY) manage.py check
