@@ -76,11 +76,6 @@ def _rate(numerator, denominator):
     return None if not denominator else numerator / denominator
 
 
-def _unanswered_q(now):
-    S = SurveyInvitation.Status
-    return Q(status=S.EXPIRED) | Q(status=S.SENT, expires_at__lte=now)
-
-
 @dataclass
 class TherapistRow:
     id: int
@@ -195,7 +190,7 @@ def therapists_in_clinic(clinic):
 
 
 def clinic_dashboard(filters, now=None):
-    """Everything the clinic dashboard shows, in five queries."""
+    """Everything the clinic dashboard shows, in four queries."""
     now = now or timezone.now()
     clinic, tz = filters.clinic, filters.clinic.tzinfo
     trunc = TruncMonth if filters.period == "month" else TruncWeek
@@ -244,26 +239,6 @@ def clinic_dashboard(filters, now=None):
             rows[therapist_id] = TherapistRow(id=therapist_id, name="(former therapist)", is_active=False)
         return rows[therapist_id]
 
-    # 2. Sessions per therapist: held in the last 30 days, and attendance in the period.
-    since_30 = now - timedelta(days=30)
-    in_period = Q(scheduled_start__gte=start, scheduled_start__lt=end, scheduled_start__lte=now)
-    sessions = (
-        Session.objects.filter(client_q)
-        .filter(Q(therapist_id=filters.therapist_id) if filters.therapist_id else Q())
-        .filter(in_period | Q(scheduled_start__gte=since_30, scheduled_start__lte=now))
-        .values("therapist_id")
-        .annotate(
-            last30=Count("id", filter=Q(scheduled_start__gte=since_30, scheduled_start__lte=now,
-                                        attendance=Session.Attendance.ATTENDED)),
-            attended=Count("id", filter=in_period & Q(attendance=Session.Attendance.ATTENDED)),
-            missed=Count("id", filter=in_period & Q(attendance__in=Session.MISSED)),
-        )
-        .order_by()
-    )
-    for r in sessions:
-        row = row_for(r["therapist_id"])
-        row.sessions_30d, row.attended, row.missed = r["last30"], r["attended"], r["missed"]
-
     periods = {}
     p = _period_start(filters.date_from, filters.period)
     while p <= filters.date_to:
@@ -273,6 +248,47 @@ def clinic_dashboard(filters, now=None):
     def period_for(value):
         d = _period_start(_as_date(value, tz), filters.period)
         return periods.setdefault(d, PeriodRow(start=d))
+
+    # 2. Sessions and their invitations (one-to-one, so the join repeats nothing), per
+    # therapist and per period the invitation was due: sessions held in the last 30
+    # days, attendance in the period, and invitations with a known outcome due in the
+    # period.
+    S = SurveyInvitation.Status
+    since_30 = now - timedelta(days=30)
+    last_30 = Q(scheduled_start__gte=since_30, scheduled_start__lte=now)
+    in_period = Q(scheduled_start__gte=start, scheduled_start__lt=end, scheduled_start__lte=now)
+    due_in_period = Q(invitation__due_at__gte=start, invitation__due_at__lt=end)
+    answered = due_in_period & Q(invitation__status=S.ANSWERED)
+    unanswered = due_in_period & (
+        Q(invitation__status=S.EXPIRED) | Q(invitation__status=S.SENT, invitation__expires_at__lte=now)
+    )
+    sessions = (
+        Session.objects.filter(client_q)
+        .filter(Q(therapist_id=filters.therapist_id) if filters.therapist_id else Q())
+        .filter(in_period | last_30 | due_in_period)
+        .annotate(period=trunc("invitation__due_at", tzinfo=tz))
+        .values("therapist_id", "period")
+        .annotate(
+            last30=Count("id", filter=last_30 & Q(attendance=Session.Attendance.ATTENDED)),
+            attended=Count("id", filter=in_period & Q(attendance=Session.Attendance.ATTENDED)),
+            missed=Count("id", filter=in_period & Q(attendance__in=Session.MISSED)),
+            answered=Count("id", filter=answered),
+            unanswered=Count("id", filter=unanswered),
+        )
+        .order_by()
+    )
+    for r in sessions:
+        row = row_for(r["therapist_id"])
+        row.sessions_30d += r["last30"]
+        row.attended += r["attended"]
+        row.missed += r["missed"]
+        if r["answered"] or r["unanswered"]:
+            # Only then is the invitation's period inside the range.
+            row.answered += r["answered"]
+            row.unanswered += r["unanswered"]
+            pr = period_for(r["period"])
+            pr.answered += r["answered"]
+            pr.unanswered += r["unanswered"]
 
     # 3. Client-rated totals per therapist × period × modality × approach, with the
     # histogram buckets as conditional counts: the per-therapist means, the clinic over
@@ -311,26 +327,7 @@ def clinic_dashboard(filters, now=None):
     dash.by_approach = list(approach.values())
     dash.histogram = buckets
 
-    # 4. Invitations with a known outcome, per therapist and per period they were due.
-    S = SurveyInvitation.Status
-    unanswered = _unanswered_q(now)
-    invitations = (
-        SurveyInvitation.objects.filter(client_q, session_therapist_q, due_at__gte=start, due_at__lt=end)
-        .filter(Q(status=S.ANSWERED) | unanswered)
-        .annotate(period=trunc("due_at", tzinfo=tz))
-        .values("session__therapist_id", "period")
-        .annotate(answered=Count("id", filter=Q(status=S.ANSWERED)), unanswered=Count("id", filter=unanswered))
-        .order_by()
-    )
-    for r in invitations:
-        row = row_for(r["session__therapist_id"])
-        row.answered += r["answered"]
-        row.unanswered += r["unanswered"]
-        pr = period_for(r["period"])
-        pr.answered += r["answered"]
-        pr.unanswered += r["unanswered"]
-
-    # 5. Flags raised and resolved per period (by the client's current therapist).
+    # 4. Flags raised and resolved per period (by the client's current therapist).
     raised_in = Q(raised_at__gte=start, raised_at__lt=end)
     resolved_in = Q(resolved_at__gte=start, resolved_at__lt=end)
     flag_q = client_q & (Q(client__therapist_id=filters.therapist_id) if filters.therapist_id else Q())
@@ -405,7 +402,7 @@ class CaseloadRow:
 
 def therapist_caseload(filters, therapist, now=None):
     """One therapist's current clients with scores, attendance, response and open flags
-    for the period. Four queries. Never touches notes or comments."""
+    for the period. Three queries. Never touches notes or comments."""
     from django.db.models import OuterRef, Subquery
 
     now = now or timezone.now()
@@ -443,21 +440,25 @@ def therapist_caseload(filters, therapist, now=None):
         .values("client_id").annotate(n=Count("id"), total_sum=Sum("total")).order_by()
     ):
         rows[r["client_id"]].checkins, rows[r["client_id"]].total_sum = r["n"], r["total_sum"]
-    for r in (
-        Session.objects.filter(mine, scheduled_start__gte=start, scheduled_start__lt=end, scheduled_start__lte=now)
-        .values("client_id")
-        .annotate(attended=Count("id", filter=Q(attendance=Session.Attendance.ATTENDED)),
-                  missed=Count("id", filter=Q(attendance__in=Session.MISSED)))
-        .order_by()
-    ):
-        rows[r["client_id"]].attended, rows[r["client_id"]].missed = r["attended"], r["missed"]
+    # Sessions with their (one-to-one) invitations: attendance in the period and
+    # invitations due in the period, in one grouped query.
     S = SurveyInvitation.Status
-    unanswered = _unanswered_q(now)
+    in_period = Q(scheduled_start__gte=start, scheduled_start__lt=end, scheduled_start__lte=now)
+    due_in_period = Q(invitation__due_at__gte=start, invitation__due_at__lt=end)
     for r in (
-        SurveyInvitation.objects.filter(mine, due_at__gte=start, due_at__lt=end)
+        Session.objects.filter(mine)
+        .filter(in_period | due_in_period)
         .values("client_id")
-        .annotate(answered=Count("id", filter=Q(status=S.ANSWERED)), unanswered=Count("id", filter=unanswered))
+        .annotate(
+            attended=Count("id", filter=in_period & Q(attendance=Session.Attendance.ATTENDED)),
+            missed=Count("id", filter=in_period & Q(attendance__in=Session.MISSED)),
+            answered=Count("id", filter=due_in_period & Q(invitation__status=S.ANSWERED)),
+            unanswered=Count("id", filter=due_in_period & (
+                Q(invitation__status=S.EXPIRED) | Q(invitation__status=S.SENT, invitation__expires_at__lte=now)
+            )),
+        )
         .order_by()
     ):
-        rows[r["client_id"]].answered, rows[r["client_id"]].unanswered = r["answered"], r["unanswered"]
+        row = rows[r["client_id"]]
+        row.attended, row.missed, row.answered, row.unanswered = r["attended"], r["missed"], r["answered"], r["unanswered"]
     return list(rows.values())

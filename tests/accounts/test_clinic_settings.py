@@ -62,7 +62,7 @@ def test_it_refuses_more_missed_sessions_than_the_window(client, login, carol, c
     assert b"Cannot be more than the number of sessions looked at" in response.content
 
 
-def test_new_thresholds_apply_to_existing_flags_at_once(
+def test_it_applies_new_thresholds_to_existing_flags_at_once(
     client, login, carol, clinic, alice_client, django_capture_on_commit_callbacks
 ):
     from alliance.flags import flags_recompute_for_client
@@ -77,7 +77,7 @@ def test_new_thresholds_apply_to_existing_flags_at_once(
     assert Flag.objects.get().resolved_at is not None
 
 
-def test_therapists_cannot_change_settings(client, login, alice, clinic):
+def test_it_does_not_let_therapists_change_settings(client, login, alice, clinic):
     login(client, alice)
     assert client.post(reverse("clinic_settings"), current(clinic, expiry_days=10)).status_code == 403
     clinic.refresh_from_db()

@@ -209,7 +209,7 @@ def test_it_forbids_therapists_to_invite_or_deactivate(client, login, alice, bob
     assert client.post(reverse("clinic_staff_reassign", args=[bob.id]), {"to_therapist": alice.id}).status_code == 403
 
 
-def test_an_admin_of_another_clinic_gets_404_on_our_staff(client, login, mallory, alice, bob):
+def test_it_answers_404_to_an_admin_of_another_clinic_on_our_staff(client, login, mallory, alice, bob):
     admin_elsewhere = UserFactory(clinic=mallory.clinic, role="clinic_admin")
     login(client, admin_elsewhere)
     assert client.get(reverse("clinic_staff_reassign", args=[alice.id])).status_code == 404

@@ -196,7 +196,7 @@ def all_pages(dataset):
     yield reverse("dashboard_export", args=["caseload"]) + f"?therapist={alice.id}"
 
 
-def test_no_page_or_export_shows_notes_comments_emails_or_other_clinics(client, login, carol, dataset):
+def test_it_never_shows_notes_comments_emails_or_other_clinics_on_any_page_or_export(client, login, carol, dataset):
     login(client, carol)
     for url in all_pages(dataset):
         response = client.get(url)
@@ -261,3 +261,12 @@ def test_it_draws_charts_from_a_static_file_without_inline_script_or_style(clien
 def test_it_sends_a_clinic_admin_home_to_the_dashboard(client, login, carol):
     login(client, carol)
     assert client.get(reverse("home"))["Location"] == reverse("clinic_dashboard")
+
+
+def test_it_records_each_export_in_the_audit_trail(client, login, carol, dataset):
+    from audit.models import AuditEvent
+
+    login(client, carol)
+    client.get(reverse("dashboard_export", args=["modality"]), {"modality": "cbt"})
+    event = AuditEvent.objects.get(action="dashboard.export")
+    assert event.actor == carol and event.detail["table"] == "modality" and "modality=cbt" in event.detail["filters"]

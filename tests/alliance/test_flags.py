@@ -322,5 +322,5 @@ def test_it_clears_every_flag_of_a_discharged_client(alice_client):
     assert open_kinds(alice_client) == set()
 
 
-def test_scores_helper_spreads_totals_evenly():
+def test_it_spreads_helper_totals_evenly_across_dimensions():
     assert scores(35) == {"trust": 9, "empathy": 9, "boundaries": 9, "collaboration": 8}

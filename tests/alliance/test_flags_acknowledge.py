@@ -168,12 +168,12 @@ def render_history(user, client_record):
     )
 
 
-def test_the_partial_shows_the_acknowledge_form_only_to_the_therapist(alice, carol, low_flag, alice_client):
+def test_it_shows_the_acknowledge_form_in_the_partial_only_to_the_therapist(alice, carol, low_flag, alice_client):
     assert ack_url(low_flag) in render_history(alice, alice_client)
     assert ack_url(low_flag) not in render_history(carol, alice_client)
 
 
-def test_the_partial_shows_the_response_and_the_repair_verdict(alice, alice_client, low_flag):
+def test_it_shows_the_response_and_the_repair_verdict_in_the_partial(alice, alice_client, low_flag):
     acknowledge(low_flag, days_ago=0.5)
     html = render_history(alice, alice_client)
     assert "Discussed the relationship in session" in html
@@ -222,7 +222,7 @@ def test_it_forbids_the_needs_attention_page_to_clinic_admins(client, login, car
 
 # --- recompute_flags -------------------------------------------------------------------------
 
-def test_the_command_applies_new_thresholds_to_one_clinic(alice_client, capsys):
+def test_it_applies_new_thresholds_with_the_recompute_command(alice_client, capsys):
     history(alice_client, [34])
     clinic = alice_client.clinic
     clinic.low_total_below = 30
@@ -238,7 +238,7 @@ def test_the_command_applies_new_thresholds_to_one_clinic(alice_client, capsys):
 
 # --- On the client page --------------------------------------------------------------------
 
-def test_the_client_page_lets_the_therapist_act_on_a_flag_and_come_back(client, login, alice, alice_client, low_flag):
+def test_it_lets_the_therapist_act_on_a_flag_from_the_client_page_and_come_back(client, login, alice, alice_client, low_flag):
     login(client, alice)
     page = reverse("client_detail", args=[alice_client.id])
     response = client.get(page)
@@ -251,7 +251,7 @@ def test_the_client_page_lets_the_therapist_act_on_a_flag_and_come_back(client, 
     assert ack_url(low_flag).encode() not in response.content
 
 
-def test_the_client_page_shows_repair_but_no_form_to_the_clinic_admin(client, login, carol, alice_client, low_flag):
+def test_it_shows_repair_but_no_form_to_the_clinic_admin_on_the_client_page(client, login, carol, alice_client, low_flag):
     acknowledge(low_flag, days_ago=1)
     login(client, carol)
     response = client.get(reverse("client_detail", args=[alice_client.id]))

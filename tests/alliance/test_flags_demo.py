@@ -9,7 +9,7 @@ from alliance.selectors import flags_for_client_page
 pytestmark = [pytest.mark.django_db, pytest.mark.slow]
 
 
-def test_the_demo_shows_every_flag_kind_and_repair_tracking():
+def test_it_shows_every_flag_kind_and_repair_tracking_in_the_demo():
     call_command("seed_demo")
     open_kinds = set(Flag.objects.filter(resolved_at__isnull=True).values_list("kind", flat=True))
     assert open_kinds == set(Flag.Kind.values)
