@@ -81,6 +81,12 @@ def _page(request, template, invitation, context=None, status=200):
         )
 
 
+# No CSRF cookie check on the client's pages, for two reasons. The token in the path is
+# the credential and no cookie gives a request any authority here, so there is nothing
+# for a forged cross-site POST to borrow. And the pages must send no referrer (the
+# token is in the URL), under which browsers send "Origin: null" and no Referer with
+# the form, which Django's CSRF check refuses (always, over HTTPS).
+@csrf_exempt
 @survey_page
 @require_http_methods(["GET", "POST"])
 def checkin(request, token):
@@ -118,8 +124,7 @@ def thanks(request):
 
 
 # Mail clients' one-click unsubscribe (RFC 8058) POSTs "List-Unsubscribe=One-Click"
-# from the mail server, with no page and so no CSRF token. The token in the path is the
-# credential; a forged cross-site POST would need it too.
+# from the mail server, with no page and so no CSRF token; and see `checkin` above.
 @csrf_exempt
 @survey_page
 @require_http_methods(["GET", "POST"])
