@@ -220,9 +220,10 @@ def clinic_dashboard(filters, now=None):
         .order_by("full_name", "id")
         .values("id", "full_name", "email", "is_active", "caseload", "flagged", "oldest")
     )
-    rows = {}
+    rows, known = {}, {}
     for r in therapist_rows:
         dash.therapist_choices.append((r["id"], r["full_name"] or r["email"]))
+        known[r["id"]] = (r["full_name"] or r["email"], r["is_active"])
         if filters.therapist_id and r["id"] != filters.therapist_id:
             continue
         if not r["is_active"] and not r["caseload"]:
@@ -233,10 +234,11 @@ def clinic_dashboard(filters, now=None):
         )
 
     def row_for(therapist_id):
-        # A session held by someone no longer listed (a deactivated therapist whose
-        # clients moved on) still counts for the clinic, on a row of its own.
+        # Sessions held by a therapist with no caseload now (deactivated, clients moved
+        # on) still count for the clinic, on their own row.
         if therapist_id not in rows:
-            rows[therapist_id] = TherapistRow(id=therapist_id, name="(former therapist)", is_active=False)
+            name, is_active = known.get(therapist_id, ("(former staff)", False))
+            rows[therapist_id] = TherapistRow(id=therapist_id, name=name, is_active=is_active)
         return rows[therapist_id]
 
     periods = {}

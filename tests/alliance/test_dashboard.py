@@ -270,3 +270,16 @@ def test_it_records_each_export_in_the_audit_trail(client, login, carol, dataset
     client.get(reverse("dashboard_export", args=["modality"]), {"modality": "cbt"})
     event = AuditEvent.objects.get(action="dashboard.export")
     assert event.actor == carol and event.detail["table"] == "modality" and "modality=cbt" in event.detail["filters"]
+
+
+def test_it_keeps_a_deactivated_therapists_past_sessions_under_their_name(client, login, carol, dataset, bob, alice):
+    from accounts.services import clients_reassign, staff_deactivate
+
+    clients_reassign(from_therapist=bob, to_therapist=alice, by=carol)
+    staff_deactivate(user=bob, by=carol)
+    response = dashboard(client, login, carol)
+    b = row(response, "Bob Therapist")
+    assert (b.is_active, b.caseload, b.checkins, b.attended) == (False, 0, 1, 1)
+    assert row(response, "Alice Therapist").caseload == 3
+    assert response.context["dash"].totals.checkins == 4
+    assert b"inactive" in response.content
