@@ -82,3 +82,13 @@ def test_it_does_not_let_therapists_change_settings(client, login, alice, clinic
     assert client.post(reverse("clinic_settings"), current(clinic, expiry_days=10)).status_code == 403
     clinic.refresh_from_db()
     assert clinic.expiry_days == 7
+
+
+def test_it_puts_the_clinic_pages_in_the_admins_menu_only(client, login, carol, alice):
+    login(client, carol)
+    menu = client.get(reverse("clinic_settings")).content.decode()
+    for name in ("clinic_dashboard", "clinic_staff", "clinic_settings"):
+        assert f'href="{reverse(name)}"' in menu
+    login(client, alice)
+    menu = client.get(reverse("needs_attention")).content.decode()
+    assert f'href="{reverse("clinic_dashboard")}"' not in menu

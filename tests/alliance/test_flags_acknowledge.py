@@ -264,3 +264,10 @@ def test_it_does_not_follow_a_next_link_to_another_site(client, login, alice, lo
     login(client, alice)
     response = client.post(ack_url(low_flag), {"response": "discussed", "next": "https://evil.example/"})
     assert response.status_code == 302 and "evil" not in response["Location"]
+
+
+def test_it_links_each_flag_on_the_needs_attention_page_to_the_client_page(client, login, alice, alice_client, low_flag):
+    login(client, alice)
+    response = client.get(reverse("needs_attention"))
+    assert f'href="{reverse("client_detail", args=[alice_client.id])}#flag-{low_flag.id}"'.encode() in response.content
+    assert f'href="{reverse("needs_attention")}"'.encode() in response.content  # in the menu
