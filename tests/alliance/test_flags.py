@@ -324,3 +324,18 @@ def test_it_clears_every_flag_of_a_discharged_client(alice_client):
 
 def test_it_spreads_helper_totals_evenly_across_dimensions():
     assert scores(35) == {"trust": 9, "empathy": 9, "boundaries": 9, "collaboration": 8}
+
+
+def test_it_keeps_an_acknowledged_attendance_flag_open_as_acknowledged_until_attendance_recovers(alice_client):
+    attendance_history(alice_client, "...xx")
+    recompute(alice_client)
+    flag = Flag.objects.get()
+    Flag.objects.filter(pk=flag.pk).update(acknowledged_at=timezone.now(), response=Flag.Response.FREQUENCY)
+    session_on(alice_client, days_ago=0.5, attendance=A.NO_SHOW)
+    assert recompute(alice_client) == ([], [])
+    flag.refresh_from_db()
+    assert flag.is_open and flag.detail == "2 missed of the last 5 sessions"  # what the therapist acknowledged
+    for days in (0.4, 0.3, 0.2, 0.1):
+        session_on(alice_client, days_ago=days)
+    raised, resolved = recompute(alice_client)
+    assert resolved == [flag] and raised == []
