@@ -33,7 +33,7 @@ def _body(response):
 def _admin_url(route):
     """Reverse an admin URL, naming a real object of the right model where it needs one."""
     kwargs = {p: ADMIN_PARAMS.get(p, "1") for p in route.params}
-    if "object_id" in route.params and route.name.endswith(("_change", "_delete", "_history")):
+    if "object_id" in route.params:
         label = route.name[len(ADMIN_NAMESPACE):].rsplit("_", 1)[0]
         for model in apps.get_models():
             if f"{model._meta.app_label}_{model._meta.model_name}" == label:
