@@ -56,13 +56,15 @@ def outbox_emails(folder):
     files = sorted(folder.glob("*.log"), key=lambda p: p.stat().st_mtime, reverse=True)[:LIMIT]
     found = []
     for path in files:
-        for chunk in path.read_text(errors="replace").split(SEPARATOR):
+        mtime = path.stat().st_mtime_ns
+        for position, chunk in enumerate(path.read_text(errors="replace").split(SEPARATOR)):
             if chunk.strip():
                 parsed = _parse(chunk, path)
                 if parsed:
-                    found.append(parsed)
-    found.sort(key=lambda e: e.at, reverse=True)
-    return found[:LIMIT]
+                    # Date headers have whole seconds; the file's time breaks ties.
+                    found.append(((parsed.at, mtime, position), parsed))
+    found.sort(key=lambda pair: pair[0], reverse=True)
+    return [email for _, email in found[:LIMIT]]
 
 
 def dev_outbox(request):
