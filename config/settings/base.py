@@ -92,7 +92,8 @@ TEMPLATES = [
 # The embedded default is SQLite under var/; production sets DATABASE_URL to PostgreSQL.
 
 DATABASES = {
-    "default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'rapport.sqlite3'}"),
+    # The URL holds the database password, so it is a secret: DATABASE_URL or DATABASE_URL_FILE.
+    "default": env.db_url_config(env_secret("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'rapport.sqlite3'}")),
 }
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
@@ -222,7 +223,7 @@ CRISPY_TEMPLATE_PACK = "bootstrap5"
 # embedded default, which writes each message as a file under var/outbox/.
 
 EMAIL_OUTBOX_DIR = VAR_DIR / "outbox"
-_email = env.email("EMAIL_URL", default="filemail://")
+_email = env.email_url_config(env_secret("EMAIL_URL", default="filemail://"))  # holds the SMTP password
 EMAIL_BACKEND = _email["EMAIL_BACKEND"]
 EMAIL_HOST = _email.get("EMAIL_HOST") or "localhost"
 EMAIL_PORT = _email.get("EMAIL_PORT") or 25
@@ -242,7 +243,7 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 # redelivered can delay an email but never send it twice, because each send first wins
 # a conditional UPDATE on the invitation row.
 
-REDIS_URL = env("REDIS_URL", default="")
+REDIS_URL = env_secret("REDIS_URL", default="")  # may hold a password
 CELERY_QUEUE_DIR = VAR_DIR / "celery"
 if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL

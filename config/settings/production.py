@@ -2,12 +2,12 @@
 stops the process at start instead of running with a guessable value."""
 
 from .base import *  # noqa: F401,F403
-from .base import env, env_secret
+from .base import REDIS_URL, env, env_secret
 
 DEBUG = False
 SECRET_KEY = env_secret("SECRET_KEY")
 NOTE_ENCRYPTION_KEYS = env_secret("NOTE_ENCRYPTION_KEYS")
-DATABASES = {"default": env.db("DATABASE_URL")}
+DATABASES = {"default": env.db_url_config(env_secret("DATABASE_URL"))}
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS")
@@ -38,11 +38,11 @@ X_FRAME_OPTIONS = "DENY"
 TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=1)
 
 # Rate-limit counters must be shared by every web process, so they live in Redis.
-if env("REDIS_URL", default=""):
+if REDIS_URL:
     CACHES = {
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
-            "LOCATION": env("REDIS_URL"),
+            "LOCATION": REDIS_URL,
             "KEY_PREFIX": "rapport",
         }
     }

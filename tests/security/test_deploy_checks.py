@@ -67,16 +67,42 @@ def test_production_cookies_are_secure_httponly_and_samesite():
 
 
 def test_every_secret_is_read_through_env_secret():
+    """Each secret can come from NAME or from the file NAME_FILE names (Docker/K8s secrets)."""
+    import re
     from pathlib import Path
 
     from config.settings import base
 
-    for name in ("base.py", "production.py"):
-        source = Path(base.BASE_DIR / "config/settings" / name).read_text()
-        for secret in ("SECRET_KEY", "NOTE_ENCRYPTION_KEYS"):
-            for line in source.splitlines():
-                if line.startswith(f"{secret} ="):
-                    assert "env_secret(" in line or "env_secret(" in source.split(line)[1][:200]
+    settings_dir = Path(base.BASE_DIR / "config/settings")
+    base_src = (settings_dir / "base.py").read_text()
+    prod_src = (settings_dir / "production.py").read_text()
+    for name in ("SECRET_KEY", "NOTE_ENCRYPTION_KEYS", "DATABASE_URL", "EMAIL_URL", "REDIS_URL"):
+        assert re.search(rf'env_secret\(\s*"{name}"', base_src), name
+    for name in ("SECRET_KEY", "NOTE_ENCRYPTION_KEYS", "DATABASE_URL"):
+        assert re.search(rf'env_secret\(\s*"{name}"', prod_src), name
+    for source in (base_src, prod_src):
+        for name in ("SECRET_KEY", "NOTE_ENCRYPTION_KEYS", "DATABASE_URL", "EMAIL_URL", "REDIS_URL"):
+            for reader in (f'env("{name}"', f'env.db("{name}"', f'env.email("{name}"', f'env.str("{name}"'):
+                assert reader not in source, f"{reader} bypasses env_secret"
+
+
+def test_production_reads_the_database_url_from_a_file(tmp_path):
+    import subprocess
+    import sys
+
+    from tests.test_project import ROOT, _production_env
+
+    secret = tmp_path / "db"
+    secret.write_text("postgres://app:from-a-file@db.internal:5432/rapport\n")
+    env = _production_env(DATABASE_URL_FILE=str(secret))
+    del env["DATABASE_URL"]
+    result = subprocess.run(
+        [sys.executable, "manage.py", "shell", "-c",
+         "from django.conf import settings; d = settings.DATABASES['default']; print(d['HOST'], d['PASSWORD'])"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().endswith("db.internal from-a-file")
 
 
 def test_responses_carry_the_content_security_policy(client):
