@@ -1,7 +1,8 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.shortcuts import get_object_or_404, redirect, render
+from django.http import HttpResponseRedirect
+from django.shortcuts import get_object_or_404, render
 from django.urls import NoReverseMatch, reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
@@ -26,8 +27,10 @@ def _flag_for_therapist(user, pk):
 
 
 def _back(request, flag):
+    """Where to go after acting on a flag: the page the form was on (a local path
+    only), else the client page."""
     target = request.POST.get("next", "")
-    if target and url_has_allowed_host_and_scheme(target, {request.get_host()}, request.is_secure()):
+    if target.startswith("/") and url_has_allowed_host_and_scheme(target, {request.get_host()}, request.is_secure()):
         return target
     try:
         return reverse("client_detail", args=[flag.client_id])
@@ -52,10 +55,10 @@ def flag_acknowledge_view(request, pk):
                     form.add_error(name if name in form.fields else None, errors)
             else:
                 messages.info(request, " ".join(exc.messages))
-                return redirect(_back(request, flag))
+                return HttpResponseRedirect(_back(request, flag))
         else:
             messages.success(request, f"{flag.get_kind_display()} flag for {flag.client.display_name} acknowledged.")
-            return redirect(_back(request, flag))
+            return HttpResponseRedirect(_back(request, flag))
     return render(request, "alliance/flag_acknowledge.html", {"flag": flag, "form": form}, status=400)
 
 
