@@ -6,6 +6,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from accounts.access import clinic_admin_required
+from accounts import two_factor
 from accounts.lockout import locked_out_usernames, unlock_username
 from accounts.models import User
 
@@ -35,9 +36,9 @@ def audit_list(request):
 @clinic_admin_required
 def lockouts(request):
     clinic = request.user.clinic
-    staff = {u.email: u for u in User.objects.filter(clinic=clinic)}
+    staff = {u.email: u for u in User.objects.filter(clinic=clinic, is_active=True).order_by("full_name")}
     locked = [staff[email] for email in sorted(locked_out_usernames(staff))]
-    return render(request, "audit/lockouts.html", {"locked": locked})
+    return render(request, "audit/lockouts.html", {"locked": locked, "staff": list(staff.values())})
 
 
 @clinic_admin_required
@@ -47,4 +48,15 @@ def lockout_unlock(request, pk):
     unlock_username(colleague.email)
     audit_record(action="auth.unlock", obj=colleague, request=request)
     messages.success(request, f"{colleague.full_name or colleague.email} can log in again.")
+    return redirect("audit_lockouts")
+
+
+@clinic_admin_required
+@require_POST
+def two_factor_reset(request, pk):
+    """A colleague lost their phone and their recovery codes: remove their authenticator,
+    so they enrol a new one at their next login (their password is still needed)."""
+    colleague = get_object_or_404(User, pk=pk, clinic=request.user.clinic)
+    two_factor.two_factor_reset(user=colleague, by=request.user, request=request)
+    messages.success(request, f"{colleague.full_name or colleague.email} will set up a new authenticator at their next login.")
     return redirect("audit_lockouts")

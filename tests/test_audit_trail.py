@@ -129,3 +129,28 @@ def test_staff_changes_made_in_a_request_are_recorded_with_field_names(client, l
     event = AuditEvent.objects.get(action="user.update", object_id=str(target.pk))
     assert event.actor == root and set(event.detail["fields"]) >= {"full_name", "role"}
     assert AuditEvent.objects.filter(action="admin.change", actor=root).exists()
+
+
+def test_a_clinic_admin_resets_a_colleagues_lost_authenticator(client, login, alice, carol, mallory, password):
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    TOTPDevice.objects.create(user=alice, name="phone", confirmed=True)
+    TOTPDevice.objects.create(user=mallory, name="phone", confirmed=True)
+    login(client, carol)
+    assert client.post(reverse("audit_two_factor_reset", args=[mallory.pk])).status_code == 404
+    assert client.post(reverse("audit_two_factor_reset", args=[alice.pk])).status_code == 302
+    assert not TOTPDevice.objects.filter(user=alice).exists()
+    assert TOTPDevice.objects.filter(user=mallory).exists()
+    assert AuditEvent.objects.filter(action="mfa.reset", object_id=str(alice.pk), actor=carol).exists()
+    # Alice still needs her password, then enrols again.
+    other = client.__class__()
+    other.post(reverse("login"), {"username": alice.email, "password": password})
+    assert other.get(reverse("home")).url == reverse("two_factor_setup")
+
+
+@pytest.mark.parametrize("day", ["0001-01-01", "9999-12-31"])
+def test_extreme_dates_in_the_filter_are_refused_not_crashed(client, login, carol, day):
+    login(client, carol)
+    response = client.get(reverse("audit_list"), {"date_from": day, "date_to": day})
+    assert response.status_code == 200
+    assert response.context["form"].errors

@@ -63,6 +63,7 @@ TABLE = {
     "audit_list": (None, {"admin"}, ()),
     "audit_lockouts": (None, {"admin"}, ()),
     "audit_lockout_unlock": ("staff_user", {"admin:clinic"}, ()),
+    "audit_two_factor_reset": ("staff_user", {"admin:clinic"}, ()),
     # Development only (RAPPORT_DEV_OUTBOX; the view answers 404 in production).
     "dev_outbox": (None, {"public"}, ()),
 }
