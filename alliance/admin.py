@@ -17,7 +17,7 @@ class SurveyInvitationAdmin(admin.ModelAdmin):
     list_filter = ("status",)
     raw_id_fields = ("session", "client")
     # The digest is useless to a person and should not be copied around.
-    exclude = ("token_hash",)
+    exclude = ("token_hash", "reminder_token_hash")
 
 
 @admin.register(Flag)

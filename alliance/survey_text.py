@@ -42,7 +42,7 @@ TEXT = {
         "unsubscribed_body": "You will not get any more check-in emails from {clinic}.",
     },
     "es": {
-        "title": "Su consulta",
+        "title": "Su cuestionario",
         "intro": "Cuatro preguntas breves sobre su última sesión. Le llevará menos de un minuto.",
         "from": "De",
         "scale_low": "0 = nada",
@@ -66,12 +66,12 @@ TEXT = {
         "thanks_body": "Sus respuestas se han enviado. Ya puede cerrar esta página.",
         "unsubscribe_title": "¿Dejar de recibir estos correos?",
         "unsubscribe_body": (
-            "Ya no recibirá correos de consulta de {clinic}. Su terapeuta verá que lo ha "
+            "Ya no recibirá los correos con el cuestionario de {clinic}. Su terapeuta verá que lo ha "
             "elegido, y puede pedirle que los vuelva a activar cuando quiera."
         ),
         "unsubscribe_button": "Sí, no quiero recibir más correos",
         "unsubscribed_title": "Hecho",
-        "unsubscribed_body": "Ya no recibirá más correos de consulta de {clinic}.",
+        "unsubscribed_body": "No recibirá más correos con el cuestionario de {clinic}.",
     },
 }
 

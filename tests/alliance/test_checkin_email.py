@@ -47,10 +47,10 @@ def test_it_carries_one_click_unsubscribe_headers(alice_client):
 def test_it_writes_to_a_spanish_speaking_client_in_spanish(alice):
     client = ClientFactory(therapist=alice, language="es")
     message, _ = _sent_email(client)
-    assert message.subject == "Una consulta de un minuto de Harbour Clinic"
+    assert message.subject == "Un cuestionario de un minuto de Harbour Clinic"
     assert "Responda aquí" in message.body
     assert "Este enlace funciona hasta el" in message.body
-    assert "Responder a la consulta" in message.alternatives[0][0]
+    assert "Responder al cuestionario" in message.alternatives[0][0]
     # Month names come out in Spanish too.
     months = ["enero", "febrero", "marzo", "abril", "mayo", "junio", "julio", "agosto",
               "septiembre", "octubre", "noviembre", "diciembre"]
