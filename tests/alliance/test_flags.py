@@ -1,8 +1,6 @@
 """The flag rules, at their boundaries, with the clinic's default thresholds unless a
 test says otherwise."""
 
-from datetime import timedelta
-
 import pytest
 from django.utils import timezone
 
@@ -233,8 +231,8 @@ def test_it_does_not_count_cancellations_with_notice_as_missed(alice_client):
 
 def test_it_ignores_sessions_still_to_come(alice_client):
     attendance_history(alice_client, "...x.")
-    SessionFactoryFuture = session_on(alice_client, days_ago=-3, attendance=A.NO_SHOW)  # noqa: N806
-    assert SessionFactoryFuture.scheduled_start > timezone.now()
+    upcoming = session_on(alice_client, days_ago=-3, attendance=A.NO_SHOW)
+    assert upcoming.scheduled_start > timezone.now()
     recompute(alice_client)
     assert open_kinds(alice_client) == set()
 
