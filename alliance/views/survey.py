@@ -5,6 +5,7 @@ Every client page is `no-store` (a shared computer's back button must not show t
 answers), sends no referrer (the token is in the URL), is rate limited per IP and loads
 nothing from third parties (templates/survey/base.html)."""
 
+import logging
 from functools import wraps
 
 from django.conf import settings
@@ -23,6 +24,7 @@ from alliance.models import SurveyInvitation
 from alliance.survey_text import TEXT, text_for
 
 GONE_STATUS = 410
+log = logging.getLogger(__name__)
 
 
 def _rate(group, request):
@@ -53,6 +55,12 @@ def survey_page(view):
         response["Referrer-Policy"] = "no-referrer"
         response["Cache-Control"] = "no-store"
         response["X-Robots-Tag"] = "noindex, nofollow"
+        if response.status_code >= 400:
+            # Django's request logger would write the path, and with it a token that may
+            # still be live (a 400 is a usable link with a bad answer). Log without it;
+            # the flag is the one Django itself sets once a response has been logged.
+            log.info("survey.%s status=%s", view.__name__, response.status_code)
+            response._has_been_logged = True
         return response
 
     return wrapped

@@ -53,6 +53,7 @@ def test_it_shows_the_form_in_spanish_to_a_spanish_speaking_client(client, sent_
 
 
 def test_it_changes_nothing_on_get(client, sent_invitation):
+    """Mail scanners and link previews fetch every link; that must not use it up."""
     invitation, token = sent_invitation
     before = _snapshot(invitation)
     audit_before = AuditEvent.objects.count()
@@ -61,6 +62,21 @@ def test_it_changes_nothing_on_get(client, sent_invitation):
     assert _snapshot(invitation) == before
     assert AuditEvent.objects.count() == audit_before
     assert not CheckIn.objects.exists()
+    # And the link still works for the client.
+    assert client.post(_url(token), ANSWERS).status_code == 302
+
+
+def test_it_shows_the_form_with_one_query(client, sent_invitation, django_assert_num_queries):
+    _, token = sent_invitation
+    with django_assert_num_queries(1):
+        assert client.get(_url(token)).status_code == 200
+
+
+def test_it_keeps_tokens_out_of_the_request_log(client, sent_invitation, caplog):
+    _, token = sent_invitation
+    client.post(_url(token), {"trust": "11"})
+    client.get(_url("x" * 43))
+    assert token not in caplog.text and "x" * 43 not in caplog.text
 
 
 def test_it_sends_privacy_headers_and_loads_nothing_from_elsewhere(client, sent_invitation):
