@@ -225,7 +225,9 @@ def invitation_send(*, invitation_id, claim_id):
         )
     if not started:
         return SKIPPED
-    attempts = invitation.attempts + 1
+    # Read back rather than add one to what we read before: a second delivery of this
+    # task may have made an attempt in between.
+    attempts = SurveyInvitation.objects.values_list("attempts", flat=True).get(id=invitation_id)
 
     invitation.expires_at = expires_preview
     marked = []

@@ -277,7 +277,8 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
 # The hard limit bounds how long one send attempt can hold its claim; SMTP itself gives
-# up after EMAIL_TIMEOUT, well inside the soft limit.
+# up after EMAIL_TIMEOUT, well inside the soft limit. Only the prefork pool (the
+# default) enforces the hard limit, so run workers on it.
 CELERY_TASK_TIME_LIMIT = 120
 CELERY_TASK_SOFT_TIME_LIMIT = 90
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
