@@ -5,6 +5,7 @@ from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
 from alliance.models import SCORE_FIELDS, CheckIn, Flag, SurveyInvitation
+from alliance.selectors import flags_for_client_page
 from sessions.models import Session
 
 from .models import Client
@@ -123,5 +124,6 @@ def client_record(client):
         "series": {"total": series("total"), **{f: series(f) for f in SCORE_FIELDS}},
     }
     comments = [c for c in reversed(checkins) if c.source == CheckIn.Source.CLIENT and c.comment]
-    flags = list(Flag.objects.filter(client=client).select_related("acknowledged_by", "session"))
+    # Flags with their history and repair tracking, from the flags' own selector.
+    flags = flags_for_client_page(client)
     return {"sessions": sessions, "chart": chart, "chart_rows": rows, "comments": comments, "flags": flags}
