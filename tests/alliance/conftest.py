@@ -139,6 +139,28 @@ def purge_queue():
             print(f"purge of {settings.CELERY_TASK_DEFAULT_QUEUE}: {exc!r}")
 
 
+def forget_queue_in_redis():
+    """Remove this run's queue from Redis, including the messages a killed worker left
+    unacknowledged, which kombu would otherwise put back into it hours later."""
+    if not settings.REDIS_URL:
+        return
+    import json
+
+    import redis
+
+    queue = settings.CELERY_TASK_DEFAULT_QUEUE
+    r = redis.Redis.from_url(settings.REDIS_URL)
+    for tag, raw in r.hgetall("unacked").items():
+        try:
+            routing_key = json.loads(raw)[2]
+        except (ValueError, IndexError):
+            continue
+        if routing_key == queue:
+            r.hdel("unacked", tag)
+            r.zrem("unacked_index", tag)
+    r.delete(queue, f"_kombu.binding.{queue}", f"_kombu.binding_permanent.{queue}")
+
+
 @pytest.fixture
 def celery_worker(tmp_path):
     """Start real `celery worker` subprocesses (prefork, 2 processes) on this run's
@@ -183,6 +205,7 @@ def celery_worker(tmp_path):
     for worker in workers:
         worker.stop()
     purge_queue()
+    forget_queue_in_redis()
 
 
 # --- Data ------------------------------------------------------------------------------------
