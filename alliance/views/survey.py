@@ -48,7 +48,7 @@ def survey_page(view):
     @ratelimit(group="survey", key=_ip, rate=_rate, method=ratelimit.ALL, block=False)
     def wrapped(request, *args, **kwargs):
         if getattr(request, "limited", False):
-            response = render(request, "survey/rate_limited.html", {"texts": TEXT}, status=429)
+            response = render(request, "survey/rate_limited.html", status=429)
             response["Retry-After"] = "60"
         else:
             response = view(request, *args, **kwargs)
@@ -70,7 +70,7 @@ def _gone(request):
     """One page, one status, for every link that cannot be used: unknown, tampered,
     answered or expired. It must not differ between them, or it would tell a guesser
     which tokens were once real; so it is bilingual and has no per-link content."""
-    return render(request, "survey/gone.html", {"texts": TEXT}, status=GONE_STATUS)
+    return render(request, "survey/gone.html", status=GONE_STATUS)
 
 
 def _page(request, template, invitation, context=None, status=200):

@@ -77,3 +77,15 @@ def test_it_will_not_resend_what_was_sent_or_answered(client, login, alice, sent
     client.post(_url(invitation))
     invitation.refresh_from_db()
     assert invitation.status == "sent"
+
+
+def test_the_button_shows_only_for_what_can_be_resent(expired, sent_invitation):
+    from django.template.loader import render_to_string
+    from django.test import RequestFactory
+
+    request = RequestFactory().get("/")
+    invitation, _ = expired
+    html = render_to_string("survey/resend_button.html", {"invitation": invitation}, request=request)
+    assert f'action="/s/manage/{invitation.id}/resend/"' in html
+    invitation.status = "sent"
+    assert "form" not in render_to_string("survey/resend_button.html", {"invitation": invitation}, request=request)
