@@ -16,6 +16,7 @@ from alliance import outbox, survey
 from alliance.models import CheckIn, SurveyInvitation
 from clients.models import Client
 from sessions.models import Session
+from sessions.services import session_log
 from tests.alliance.conftest import links_in, log_session, wait_for
 from tests.factories import ClientFactory, UserFactory
 
@@ -31,7 +32,14 @@ def _status_counts():
 def test_a_saved_session_reaches_the_client_who_answers_once(smtp_server, celery_worker, alice_client):
     smtp = smtp_server()
     celery_worker(smtp)
-    session, invitation = log_session(client=alice_client, scheduled_start=timezone.now() - timedelta(hours=3))
+    # Logged the way a therapist logs it (sessions/services.py), with a note and their
+    # own rating, neither of which may reach the email.
+    session = session_log(
+        therapist=alice_client.therapist, client=alice_client, scheduled_start=timezone.now() - timedelta(hours=3),
+        duration_minutes=50, attendance="attended", format="video", note="Talked about the move.",
+        rating={"trust": 9, "empathy": 9, "boundaries": 9, "collaboration": 9},
+    )
+    invitation = SurveyInvitation.objects.get(session=session)
     assert invitation.status == "scheduled"
 
     assert outbox.invitations_dispatch_due() == [invitation.id]
@@ -40,6 +48,9 @@ def test_a_saved_session_reaches_the_client_who_answers_once(smtp_server, celery
     assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     wait_for(lambda: SurveyInvitation.objects.get(id=invitation.id).status == "sent", what="status sent")
 
+    raw = message.as_string()
+    for secret in ("Talked about", "Alice", alice_client.display_name, "video"):
+        assert secret not in raw
     link, unsubscribe = links_in(message)
     assert link and unsubscribe
     path = link.removeprefix("http://127.0.0.1:8000")
@@ -51,7 +62,7 @@ def test_a_saved_session_reaches_the_client_who_answers_once(smtp_server, celery
     # The same link is refused now.
     assert browser.get(path).status_code == 410
     assert browser.post(path, ANSWERS).status_code == 410
-    assert CheckIn.objects.count() == 1
+    assert CheckIn.objects.filter(source="client").count() == 1
     time.sleep(1)
     assert len(smtp.received()) == 1
 
