@@ -8,6 +8,8 @@ the client's name, the session or any score: the inbox may be shared or read ove
 shoulder.
 """
 
+from email.utils import formataddr, parseaddr
+
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.template.loader import render_to_string
@@ -28,7 +30,7 @@ def email_render(name, context, *, language, tz=None):
     return " ".join(subject.split()), text, html
 
 
-def email_send(name, *, to, context, language, tz=None, headers=None, on_accepted=None):
+def email_send(name, *, to, context, language, tz=None, headers=None, sender_name=None, on_accepted=None):
     """Render and send one email over a connection of its own, raising on failure.
 
     `on_accepted` runs as soon as the server has accepted the message, before the
@@ -37,9 +39,11 @@ def email_send(name, *, to, context, language, tz=None, headers=None, on_accepte
     crash in it sends the email twice). Closing swallows errors for the same reason:
     once the message is accepted, a failing QUIT must not make it look unsent."""
     subject, text, html = email_render(name, context, language=language, tz=tz)
-    message = EmailMultiAlternatives(
-        subject, text, from_email=settings.DEFAULT_FROM_EMAIL, to=[to], headers=headers or {}
-    )
+    from_email = settings.DEFAULT_FROM_EMAIL
+    if sender_name:
+        # The clinic's name in front of our address: the client knows the clinic.
+        from_email = formataddr((sender_name, parseaddr(from_email)[1]))
+    message = EmailMultiAlternatives(subject, text, from_email=from_email, to=[to], headers=headers or {})
     message.attach_alternative(html, "text/html")
     connection = get_connection(fail_silently=False)
     connection.open()

@@ -90,6 +90,7 @@ def _email_for(invitation, token, *, name):
         to=client.email,
         language=client.language,
         tz=clinic.tzinfo,
+        sender_name=clinic.name,
         context={
             "clinic_name": clinic.name,
             "language": client.language,

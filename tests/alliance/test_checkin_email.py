@@ -24,6 +24,7 @@ def test_it_names_the_clinic_and_nothing_clinical(alice, clinic):
     assert "Harbour Clinic" in message.subject
     assert "Harbour Clinic" in message.body and "Harbour Clinic" in html
     assert message.to == ["jordan@example.org"]
+    assert message.from_email == "Harbour Clinic <no-reply@rapport.localhost>"
     for secret in ["Alice", "Therapist", "alice@example.com", "Jordan", "Díaz", "J.D.", "session", "score", "/40"]:
         assert secret.lower() not in everything.lower(), secret
     # The link and the expiry, in the body.
