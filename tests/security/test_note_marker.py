@@ -33,14 +33,16 @@ def _body(response):
 def _admin_url(route):
     """Reverse an admin URL, naming a real object of the right model where it needs one."""
     kwargs = {p: ADMIN_PARAMS.get(p, "1") for p in route.params}
-    if "object_id" in route.params:
+    id_params = [p for p in route.params if p in ("object_id", "pk")]
+    if id_params:
         label = route.name[len(ADMIN_NAMESPACE):].rsplit("_", 1)[0]
         for model in apps.get_models():
             if f"{model._meta.app_label}_{model._meta.model_name}" == label:
                 obj = model._default_manager.order_by("pk").first()
                 if obj is None:
                     return None
-                kwargs["object_id"] = str(obj.pk)
+                for param in id_params:
+                    kwargs[param] = str(obj.pk)
     try:
         return reverse(route.name, kwargs=kwargs)
     except NoReverseMatch:
