@@ -82,12 +82,24 @@ def strategy_for(field):
     if isinstance(field, forms.IntegerField):
         return st.one_of(st.integers(-10**6, 10**6).map(str), st.integers(-2**70, 2**70).map(str), nasty_text)
     if isinstance(field, forms.DateField):
-        return st.one_of(st.dates().map(lambda d: d.isoformat()), nasty_text)
+        return st.one_of(st.sampled_from(EDGE_DATES), st.dates().map(lambda d: d.isoformat()), nasty_text)
     if isinstance(field, forms.TimeField):
         return st.one_of(st.times().map(lambda t: t.strftime("%H:%M")), nasty_text)
     if isinstance(field, forms.EmailField):
         return st.one_of(st.emails().map(lambda e: e[:300]), nasty_text)
     return nasty_text
+
+
+EDGE_DATES = ["0001-01-01", "9999-12-31", "2024-02-29", "2023-02-29"]
+EDGE_VALUES = ["", "\x00", "-1", "0", "2147483648", "9" * 40, "x" * 5000, *EDGE_DATES]
+
+
+def edge_cases(form):
+    """Deterministic first pass: each field alone set to each edge value, so a crash on
+    a boundary fails every run rather than whenever Hypothesis happens to try it."""
+    for name in form.fields:
+        for value in EDGE_VALUES:
+            yield {form.add_prefix(name): value}
 
 
 def data_strategy(form):
@@ -238,6 +250,14 @@ def test_fuzz(name, settings):
         if not succeeded:
             assert snapshot() == before, f"refused ({response.status_code}) but data changed, for {data!r}"
 
+    failures = []
+    for data in edge_cases(form):
+        try:
+            run.hypothesis.inner_test(data=data)
+        except Exception as exc:  # the test client re-raises a view's exception (a 500)
+            failures.append(f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''} for {data!r}")
+    assert not failures, f"{name}: edge values break the page:\n" + "\n".join(failures[:10])
+    edge_count = ran["n"]
     run()
     CASES["run"] += ran["n"]
-    print(f"\nfuzz {name}: {ran['n']} cases (total so far {CASES['run']})")
+    print(f"\nfuzz {name}: {ran['n']} cases ({edge_count} edge + {ran['n'] - edge_count} Hypothesis; total so far {CASES['run']})")
