@@ -126,3 +126,25 @@ def test_it_answers_404_to_anyone_outside_the_caseload(request, client, login, r
     login(client, request.getfixturevalue(who))
     assert client.get(reverse("client_detail", args=[record.pk])).status_code == 404
     assert not AuditEvent.objects.filter(action="client.view").exists()
+
+
+def test_it_offers_the_therapist_a_resend_for_an_expired_check_in_and_the_admin_none(
+    client, login, alice, carol, alice_client
+):
+    session = SessionFactory(client=alice_client, scheduled_start=timezone.now() - timedelta(days=10))
+    expired = InvitationFactory(session=session, status=SurveyInvitation.Status.EXPIRED)
+    url = reverse("client_detail", args=[alice_client.pk])
+    resend = reverse("invitation_resend", args=[expired.pk])
+
+    login(client, alice)
+    assert resend in client.get(url).content.decode()
+    response = client.post(resend)
+    assert response.status_code == 302
+    expired.refresh_from_db()
+    assert expired.status == SurveyInvitation.Status.SCHEDULED
+    assert resend not in client.get(url).content.decode()
+
+    expired.status = SurveyInvitation.Status.EXPIRED
+    expired.save(update_fields=["status"])
+    login(client, carol)
+    assert resend not in client.get(url).content.decode()
