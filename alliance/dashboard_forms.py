@@ -1,4 +1,4 @@
-from datetime import timedelta
+from datetime import date, timedelta
 
 from django import forms
 
@@ -15,7 +15,8 @@ class DashboardFilterForm(forms.Form):
 
     date_from = forms.DateField(label="From", required=False, widget=forms.DateInput(attrs={"type": "date"}))
     date_to = forms.DateField(label="To", required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    therapist = forms.IntegerField(label="Therapist", required=False, min_value=1)
+    # The largest id a BigAutoField can hold: a larger number is simply not a therapist.
+    therapist = forms.IntegerField(label="Therapist", required=False, min_value=1, max_value=2**63 - 1)
     modality = forms.ChoiceField(label="Modality", required=False, choices=[("", "All modalities"), *Client.Modality.choices])
     period = forms.ChoiceField(label="Group by", required=False, choices=[("week", "Week"), ("month", "Month")])
 
@@ -26,6 +27,21 @@ class DashboardFilterForm(forms.Form):
         # figures (saving a query), so they may be set after validation; see
         # `check_therapist`.
         self.therapist_choices = therapist_choices
+
+    # Dates far outside any clinic's history would overflow date arithmetic downstream.
+    EARLIEST, LATEST = date(1900, 1, 1), date(2200, 12, 31)
+
+    def _clean_date(self, name):
+        value = self.cleaned_data.get(name)
+        if value and not (self.EARLIEST <= value <= self.LATEST):
+            raise forms.ValidationError(f"Enter a date between {self.EARLIEST.year} and {self.LATEST.year}.")
+        return value
+
+    def clean_date_from(self):
+        return self._clean_date("date_from")
+
+    def clean_date_to(self):
+        return self._clean_date("date_to")
 
     def clean_therapist(self):
         value = self.cleaned_data.get("therapist")

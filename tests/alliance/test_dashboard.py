@@ -145,6 +145,10 @@ def test_it_filters_by_therapist_modality_and_dates(client, login, carol, datase
     ({"date_from": "2026-05-01", "date_to": "2026-04-01"}, b"start date must be on or before the end date"),
     ({"modality": "astrology"}, b"Select a valid choice"),
     ({"therapist": "999999"}, b"Select a valid choice"),
+    # Found by the form fuzzer: values that used to overflow the database or date maths.
+    ({"therapist": str(2**70)}, b"less than or equal to"),
+    ({"date_to": "0001-01-01"}, b"Enter a date between 1900 and 2200"),
+    ({"date_from": "9999-12-31"}, b"Enter a date between 1900 and 2200"),
 ])
 def test_it_answers_400_with_a_message_for_bad_filters(client, login, carol, dataset, params, message):
     response = dashboard(client, login, carol, **params)
