@@ -45,15 +45,19 @@ def invitation_schedule_for_session(*, session):
     eligible = session.was_attended and client.can_receive_surveys and not too_late
     existing = SurveyInvitation.objects.filter(session=session).first()
     if existing is not None:
-        waiting = existing.status in (SurveyInvitation.Status.SCHEDULED, SurveyInvitation.Status.CANCELLED)
-        if waiting and eligible:
+        # Each write is conditional on the state just read: the sweep may claim the row
+        # between our read and our write (on PostgreSQL nothing serialises the two), and
+        # an unconditional save would put a row being sent back to "scheduled", so it
+        # would be sent twice.
+        waiting = [SurveyInvitation.Status.SCHEDULED, SurveyInvitation.Status.CANCELLED]
+        rows = SurveyInvitation.objects.filter(pk=existing.pk)
+        if eligible and existing.status in waiting:
             # Moved (new time) or corrected back to attended after a cancellation.
-            existing.due_at = due_at
-            existing.status = SurveyInvitation.Status.SCHEDULED
-            existing.save(update_fields=["due_at", "status"])
-        elif existing.status == SurveyInvitation.Status.SCHEDULED:
-            existing.status = SurveyInvitation.Status.CANCELLED
-            existing.save(update_fields=["status"])
+            if rows.filter(status__in=waiting).update(due_at=due_at, status=SurveyInvitation.Status.SCHEDULED):
+                existing.due_at, existing.status = due_at, SurveyInvitation.Status.SCHEDULED
+        elif not eligible and existing.status == SurveyInvitation.Status.SCHEDULED:
+            if rows.filter(status=SurveyInvitation.Status.SCHEDULED).update(status=SurveyInvitation.Status.CANCELLED):
+                existing.status = SurveyInvitation.Status.CANCELLED
         return existing
     if not eligible:
         return None

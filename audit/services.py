@@ -48,12 +48,15 @@ def audit_record(*, action, actor=None, obj=None, clinic=None, request=None, det
         actor = request.user
     if clinic is None:
         clinic = getattr(obj, "clinic", None) or getattr(actor, "clinic", None)
+    # "From where" is recorded for staff. A client answering by email link has no
+    # account, and their address is personal data the clinic has no use for.
+    staff_request = request is not None and request.user.is_authenticated
     return AuditEvent.objects.create(
         clinic=clinic,
         actor=actor,
         action=action,
         object_type=object_type if object_type is not None else (obj._meta.model_name if obj is not None else ""),
         object_id=str(object_id) if object_id is not None else (str(obj.pk) if obj is not None else ""),
-        ip=client_ip(request),
+        ip=client_ip(request) if staff_request else None,
         detail=detail or {},
     )

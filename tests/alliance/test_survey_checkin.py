@@ -106,7 +106,7 @@ def test_it_sends_privacy_headers_and_loads_nothing_from_elsewhere(client, sent_
 
 def test_it_stores_the_answers_once_and_thanks_the_client(client, sent_invitation):
     invitation, token = sent_invitation
-    response = client.post(_url(token), ANSWERS)
+    response = client.post(_url(token), ANSWERS, REMOTE_ADDR="203.0.113.7")
     assert response.status_code == 302
     thanks = client.get(response["Location"])
     assert "Thank you" in thanks.content.decode()
@@ -118,6 +118,8 @@ def test_it_stores_the_answers_once_and_thanks_the_client(client, sent_invitatio
     assert invitation.status == "answered" and invitation.answered_at is not None
     event = AuditEvent.objects.get(action="checkin.submitted")
     assert event.actor is None and "Helpful" not in str(event.detail)
+    # A client has no account; the trail keeps no address of theirs for admins to read.
+    assert event.ip is None
     # The same link is refused afterwards.
     assert client.get(_url(token)).status_code == 410
     assert client.post(_url(token), ANSWERS).status_code == 410

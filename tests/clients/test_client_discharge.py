@@ -40,3 +40,20 @@ def test_it_refuses_the_clinic_admin(client, login, carol, alice_client):
     assert client.post(reverse("client_discharge", args=[alice_client.pk])).status_code == 403
     alice_client.refresh_from_db()
     assert alice_client.status == "active"
+
+
+def test_it_clears_the_clients_open_flags_at_discharge(client, login, alice, alice_client):
+    from alliance.flags import flags_recompute_for_client
+    from alliance.models import Flag
+    from tests.factories import CheckInFactory
+
+    CheckInFactory(session=SessionFactory(client=alice_client), trust=3, empathy=3, boundaries=3, collaboration=3)
+    flags_recompute_for_client(client=alice_client)
+    assert Flag.objects.filter(client=alice_client, kind="low_alliance", resolved_at__isnull=True).exists()
+
+    login(client, alice)
+    client.post(reverse("client_discharge", args=[alice_client.pk]))
+    assert not Flag.objects.filter(client=alice_client, resolved_at__isnull=True).exists()
+    # Re-activated, the evidence still holds, so the flag is raised again.
+    client.post(reverse("client_reactivate", args=[alice_client.pk]))
+    assert Flag.objects.filter(client=alice_client, kind="low_alliance", resolved_at__isnull=True).exists()
