@@ -9,6 +9,8 @@ from django.contrib.auth import logout
 from django.contrib.auth.views import redirect_to_login
 from django.shortcuts import redirect
 from django.urls import reverse
+from django.utils import timezone
+from django.utils.cache import add_never_cache_headers
 from django.utils.http import urlencode
 
 from . import two_factor
@@ -77,3 +79,34 @@ class SecondFactorRequiredMiddleware:
             reverse("healthz"),
         )
         return path in exempt or path.startswith(settings.STATIC_URL)
+
+
+class ClinicTimezoneMiddleware:
+    """Show every staff page in the clinic's time zone. Filters already read dates in
+    it (clinic.tzinfo); without this, lists rendered in UTC and disagreed with them."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        user = request.user
+        if user.is_authenticated and user.clinic_id is not None:
+            # Most staff views load the clinic anyway; it is cached on request.user.
+            with timezone.override(user.clinic.tzinfo):
+                return self.get_response(request)
+        return self.get_response(request)
+
+
+class PrivatePagesNotCachedMiddleware:
+    """Nothing a logged-in user sees may stay in a browser or proxy cache: a note or a
+    client list must not come back through the back button on a shared computer after
+    logout or the idle timeout."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if request.user.is_authenticated and not request.path_info.startswith(settings.STATIC_URL):
+            add_never_cache_headers(response)
+        return response

@@ -14,6 +14,7 @@ import secrets
 import django_otp
 from django.conf import settings
 from django.db import transaction
+from django.utils import timezone
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
@@ -125,7 +126,23 @@ def two_factor_reset(*, user, by, request=None):
     """Remove a user's devices (lost phone): they enrol again at their next login."""
     TOTPDevice.objects.filter(user=user).delete()
     StaticDevice.objects.filter(user=user).delete()
-    audit_record(action="mfa.reset", actor=by, obj=user, request=request)
+    ended = end_sessions_of(user)
+    audit_record(action="mfa.reset", actor=by, obj=user, request=request, detail={"sessions_ended": ended})
+
+
+def end_sessions_of(user):
+    """Log a user out everywhere. A session verified by a device that no longer exists
+    must not stay verified (the second-factor gate reads the session only). Sessions are
+    opaque rows, so each live one is decoded; this runs on rare admin actions only."""
+    from django.contrib.auth import SESSION_KEY
+    from django.contrib.sessions.models import Session
+
+    ended = 0
+    for session in Session.objects.filter(expire_date__gt=timezone.now()).iterator():
+        if session.get_decoded().get(SESSION_KEY) == str(user.pk):
+            session.delete()
+            ended += 1
+    return ended
 
 
 def _digits(token):

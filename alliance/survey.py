@@ -71,7 +71,7 @@ def checkin_submit(*, token, scores, comment=""):
     # the trail needs to know that a check-in arrived, not from where.
     audit_record(
         action="checkin.submitted", obj=checkin, clinic=invitation.client.clinic,
-        detail={"session_id": invitation.session_id, "invitation_id": invitation.id},
+        detail={"session_id": invitation.session_id, "invitation_id": invitation.id}, record_ip=False,
     )
     flags_recompute_for_client(client=invitation.client)
     return checkin
@@ -103,5 +103,5 @@ def client_opt_out(*, client):
     ).update(status=Status.CANCELLED, lease_until=None, attempt_started_at=None)
     if opted_out:
         client.opted_out_at = now
-        audit_record(action="client.opted_out", obj=client, clinic=client.clinic, detail={"cancelled": cancelled})
+        audit_record(action="client.opted_out", obj=client, clinic=client.clinic, detail={"cancelled": cancelled}, record_ip=False)
     return bool(opted_out)

@@ -35,7 +35,10 @@ def client_ip(request):
     return candidate
 
 
-def audit_record(*, action, actor=None, obj=None, clinic=None, request=None, detail=None, object_type=None, object_id=None):
+def audit_record(
+    *, action, actor=None, obj=None, clinic=None, request=None, detail=None, object_type=None, object_id=None,
+    record_ip=True,
+):
     """Append one row. `object_type`/`object_id` name a record that no longer exists
     (an erased client), where `obj` cannot. Without `request`, the request being served
     (if any) still supplies the address, so a service that forgot to pass it cannot
@@ -48,15 +51,14 @@ def audit_record(*, action, actor=None, obj=None, clinic=None, request=None, det
         actor = request.user
     if clinic is None:
         clinic = getattr(obj, "clinic", None) or getattr(actor, "clinic", None)
-    # "From where" is recorded for staff. A client answering by email link has no
-    # account, and their address is personal data the clinic has no use for.
-    staff_request = request is not None and request.user.is_authenticated
     return AuditEvent.objects.create(
         clinic=clinic,
         actor=actor,
         action=action,
         object_type=object_type if object_type is not None else (obj._meta.model_name if obj is not None else ""),
         object_id=str(object_id) if object_id is not None else (str(obj.pk) if obj is not None else ""),
-        ip=client_ip(request) if staff_request else None,
+        # record_ip=False for clients acting by email link: they have no account, and
+        # their address is personal data the clinic has no use for.
+        ip=client_ip(request) if record_ip else None,
         detail=detail or {},
     )

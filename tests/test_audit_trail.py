@@ -136,12 +136,18 @@ def test_a_clinic_admin_resets_a_colleagues_lost_authenticator(client, login, al
 
     TOTPDevice.objects.create(user=alice, name="phone", confirmed=True)
     TOTPDevice.objects.create(user=mallory, name="phone", confirmed=True)
+    # Alice is logged in elsewhere (the lost phone's owner, or whoever has it).
+    alices_browser = login(client.__class__(), alice)
+    assert alices_browser.get(reverse("caseload")).status_code == 200
     login(client, carol)
     assert client.post(reverse("audit_two_factor_reset", args=[mallory.pk])).status_code == 404
     assert client.post(reverse("audit_two_factor_reset", args=[alice.pk])).status_code == 302
     assert not TOTPDevice.objects.filter(user=alice).exists()
     assert TOTPDevice.objects.filter(user=mallory).exists()
     assert AuditEvent.objects.filter(action="mfa.reset", object_id=str(alice.pk), actor=carol).exists()
+    # The session that device verified is over: it must log in and enrol again.
+    response = alices_browser.get(reverse("caseload"))
+    assert response.status_code == 302 and response.url.startswith(reverse("login"))
     # Alice still needs her password, then enrols again.
     other = client.__class__()
     other.post(reverse("login"), {"username": alice.email, "password": password})

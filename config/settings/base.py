@@ -67,8 +67,14 @@ MIDDLEWARE = [
     # decides where an authenticated user may go; axes must come last.
     "accounts.middleware.SessionAbsoluteTimeoutMiddleware",
     "accounts.middleware.SecondFactorRequiredMiddleware",
+    "accounts.middleware.ClinicTimezoneMiddleware",
+    "accounts.middleware.PrivatePagesNotCachedMiddleware",
     "axes.middleware.AxesMiddleware",
 ]
+
+# Messages can name a client ("Maria added to your caseload"): keep them server-side,
+# not in a cookie anyone holding the browser can decode.
+MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
 
 ROOT_URLCONF = "config.urls"
 WSGI_APPLICATION = "config.wsgi.application"
