@@ -2,7 +2,7 @@
 stops the process at start instead of running with a guessable value."""
 
 from .base import *  # noqa: F401,F403
-from .base import REDIS_URL, env, env_secret
+from .base import env, env_secret
 
 DEBUG = False
 SECRET_KEY = env_secret("SECRET_KEY")
@@ -40,12 +40,5 @@ X_FRAME_OPTIONS = "DENY"
 # lockouts, rate limits and the audit trail read that hop, never the client-supplied ones.
 TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=1)
 
-# Rate-limit counters must be shared by every web process, so they live in Redis.
-if REDIS_URL:
-    CACHES = {
-        "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
-            "LOCATION": REDIS_URL,
-            "KEY_PREFIX": "rapport",
-        }
-    }
+# Rate-limit counters must be shared by every web process: base.py puts them in Redis
+# whenever REDIS_URL is set, as it is in production.
