@@ -5,6 +5,8 @@ second-factor gate, email timeouts and the note key. Tagged deploy, so they run 
 from django.conf import settings
 from django.core import checks
 
+from sessions.notes import configured_keys
+
 DEV_NOTE_KEY = "ZGV2LW9ubHktbm90ZS1rZXktMzItYnl0ZXMtbG9uZyE="
 MAX_IDLE_SECONDS = 30 * 60
 REQUIRED_MIDDLEWARE = (
@@ -60,7 +62,7 @@ def check_email_timeout(app_configs, **kwargs):
 
 @checks.register(checks.Tags.security, deploy=True)
 def check_note_key(app_configs, **kwargs):
-    keys = [k.strip() for k in str(getattr(settings, "NOTE_ENCRYPTION_KEYS", "")).split(",") if k.strip()]
+    keys = configured_keys()
     if not keys or DEV_NOTE_KEY in keys:
         return [checks.Warning(
             "NOTE_ENCRYPTION_KEYS holds the development key (or nothing): session notes would be "

@@ -14,9 +14,14 @@ from django.core.signals import setting_changed
 from django.dispatch import receiver
 
 
+def configured_keys():
+    """The Fernet keys in settings.NOTE_ENCRYPTION_KEYS, newest first."""
+    return [k.strip() for k in str(getattr(settings, "NOTE_ENCRYPTION_KEYS", "")).split(",") if k.strip()]
+
+
 @lru_cache(maxsize=1)
 def _fernet():
-    keys = [k.strip() for k in str(settings.NOTE_ENCRYPTION_KEYS).split(",") if k.strip()]
+    keys = configured_keys()
     if not keys:
         raise RuntimeError("NOTE_ENCRYPTION_KEYS is empty: notes cannot be stored.")
     return MultiFernet([Fernet(k) for k in keys])
