@@ -2,7 +2,9 @@
 driven by Playwright against pytest-django's live server."""
 
 import os
+import re
 import shutil
+from pathlib import Path
 
 import pytest
 
@@ -22,6 +24,53 @@ CHROMIUM_ARGS = [
 ]
 
 
+# What users see, step by step, for a person to look at: var/ is git-ignored.
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """Keep each phase's report on the test item, so page fixtures can tell at teardown
+    whether the test failed."""
+    outcome = yield
+    setattr(item, f"rep_{call.when}", outcome.get_result())
+
+
+def _test_folder(node):
+    return SCREENSHOTS / re.sub(r"[^A-Za-z0-9_.-]+", "_", node.name)
+
+
+def _save_on_failure(request, page, label):
+    """A failing step leaves its screenshot and page HTML beside the step screenshots."""
+    report = getattr(request.node, "rep_call", None)
+    if report is None or not report.failed or page.is_closed():
+        return
+    folder = _test_folder(request.node)
+    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        page.screenshot(path=str(folder / f"FAILED-{label}.png"), full_page=True)
+        (folder / f"FAILED-{label}.html").write_text(page.content())
+    except Exception as exc:  # noqa: BLE001 - a dead page must not hide the test's own failure
+        print(f"could not save the failed page {label}: {exc!r}")
+
+
+@pytest.fixture
+def shot(request):
+    """shot(page, "step-name"): a full-page screenshot numbered in step order, under
+    var/screenshots/<test>/."""
+    folder = _test_folder(request.node)
+    shutil.rmtree(folder, ignore_errors=True)
+    counter = iter(range(1, 1000))
+
+    def take(page, name):
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / f"{next(counter):02d}-{name}.png"
+        page.screenshot(path=str(path), full_page=True)
+        return path
+
+    return take
+
+
 @pytest.fixture(scope="session")
 def browser():
     if not os.path.exists(CHROMIUM):
@@ -37,22 +86,33 @@ def browser():
 
 
 @pytest.fixture
-def page(browser):
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    page = context.new_page()
-    page.set_default_timeout(10_000)
-    yield page
-    context.close()
+def new_page(browser, request):
+    """new_page(label, **context_options): a page in its own browser context (its own
+    cookies: one per person in a journey). Saved as screenshot and HTML if the test fails."""
+    opened = []
+
+    def open_page(label, **options):
+        context = browser.new_context(**{"viewport": {"width": 1280, "height": 900}, **options})
+        page = context.new_page()
+        page.set_default_timeout(10_000)
+        opened.append((label, context, page))
+        return page
+
+    yield open_page
+    for label, context, page in opened:
+        _save_on_failure(request, page, label)
+        context.close()
 
 
 @pytest.fixture
-def phone(browser):
+def page(new_page):
+    return new_page("desktop")
+
+
+@pytest.fixture
+def phone(new_page):
     """A phone-sized page, as a client answering a check-in from an email would have."""
-    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
-    page = context.new_page()
-    page.set_default_timeout(10_000)
-    yield page
-    context.close()
+    return new_page("phone", viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
 
 
 def current_totp_code(device):
