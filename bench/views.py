@@ -1,0 +1,40 @@
+"""The comparison view for the survey-submission benchmark (bench/throughput.py): the
+least a Django view in this project can do for a form POST — parse the body, insert one
+row, answer — behind the same middleware as every other page. Mounted only by
+bench/urls.py, which only config.settings.bench uses."""
+
+from django.db import connection
+from django.http import HttpResponse, HttpResponseBadRequest
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
+
+TABLE = "bench_minimal_row"
+
+
+def ensure_table():
+    """Create the view's one table if it is missing. It belongs to no model and no
+    migration: it exists only in bench databases (and in tests that call this)."""
+    if connection.vendor == "postgresql":
+        ddl = f"CREATE TABLE IF NOT EXISTS {TABLE} (id bigserial PRIMARY KEY, value varchar(100) NOT NULL, created_at timestamptz NOT NULL DEFAULT now())"
+    else:
+        ddl = f"CREATE TABLE IF NOT EXISTS {TABLE} (id integer PRIMARY KEY AUTOINCREMENT, value varchar(100) NOT NULL, created_at timestamp NOT NULL DEFAULT CURRENT_TIMESTAMP)"
+    with connection.cursor() as cursor:
+        cursor.execute(ddl)
+
+
+def row_count():
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT count(*) FROM {TABLE}")
+        return cursor.fetchone()[0]
+
+
+# No CSRF check, like the survey POST it is compared with (alliance/views/survey.py).
+@csrf_exempt
+@require_POST
+def minimal(request):
+    value = request.POST.get("value", "")
+    if not value or len(value) > 100:
+        return HttpResponseBadRequest()
+    with connection.cursor() as cursor:
+        cursor.execute(f"INSERT INTO {TABLE} (value) VALUES (%s)", [value])
+    return HttpResponse(status=204)
