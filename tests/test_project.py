@@ -6,7 +6,6 @@ import sys
 from pathlib import Path
 
 import pytest
-import yaml
 from django.core.management import call_command
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -62,14 +61,3 @@ def test_production_reads_secrets_from_files(tmp_path):
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().endswith("file-secret-" + "y" * 50)
-
-
-def test_docker_compose_describes_the_production_stack():
-    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
-    services = compose["services"]
-    assert {"web", "worker", "beat", "postgres", "redis", "mailpit"} <= set(services)
-    assert "gunicorn" in " ".join(services["web"]["command"])
-    assert "worker" in " ".join(services["worker"]["command"])
-    assert "beat" in " ".join(services["beat"]["command"])
-    # Exactly one beat, or every periodic task runs twice.
-    assert services["beat"].get("deploy", {}).get("replicas", 1) == 1
