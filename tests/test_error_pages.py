@@ -1,0 +1,76 @@
+"""Error pages look like the rest of Rapport and say what to do next. The 500 and CSRF
+pages are rendered without a request context, so they must not need the database."""
+
+import pytest
+from django.test import Client, RequestFactory
+from django.urls import path
+from django.views import defaults
+
+STYLESHEET = "css/rapport"
+
+
+def boom(request):
+    raise RuntimeError("a bug")
+
+
+def _urlpatterns():
+    from config.urls import urlpatterns as project
+
+    return [path("boom/", boom), *project]
+
+
+# The project's pages plus one that crashes, for the 500 test (pytest.mark.urls).
+urlpatterns = _urlpatterns()
+
+
+@pytest.mark.django_db
+def test_a_missing_page_is_explained_in_rapports_layout_with_the_users_menu(client, login, alice):
+    login(client, alice)
+    response = client.get("/no-such-page/")
+    assert response.status_code == 404
+    page = response.content.decode()
+    assert "We can't find that page" in page and "ask your therapist for a new one" in page
+    assert STYLESHEET in page and "Alice Therapist" in page and "Log out" in page
+
+
+@pytest.mark.django_db
+def test_a_refused_page_says_who_can_see_what(client, login, alice):
+    login(client, alice)
+    response = client.get("/clinic/audit/")
+    assert response.status_code == 403
+    page = response.content.decode()
+    assert "You don't have access to this page" in page and "ask your clinic admin" in page
+    assert STYLESHEET in page
+
+
+@pytest.mark.django_db
+@pytest.mark.urls("tests.test_error_pages")
+def test_a_crash_shows_the_apology_page_not_the_error():
+    client = Client(raise_request_exception=False)
+    response = client.get("/boom/")
+    assert response.status_code == 500
+    page = response.content.decode()
+    assert "Something went wrong on our side" in page and STYLESHEET in page
+    assert "RuntimeError" not in page and "a bug" not in page
+
+
+def test_the_500_page_renders_without_the_database():
+    # No django_db mark: any query here would fail the test.
+    response = defaults.server_error(RequestFactory().get("/"))
+    assert response.status_code == 500
+    assert "Something went wrong on our side" in response.content.decode()
+
+
+@pytest.mark.django_db
+def test_a_bad_host_gets_the_400_page():
+    response = Client().get("/accounts/login/", HTTP_HOST="evil.example")
+    assert response.status_code == 400
+    assert "This request couldn't be understood" in response.content.decode()
+
+
+@pytest.mark.django_db
+def test_a_form_posted_without_its_csrf_token_is_explained_and_saves_nothing(alice):
+    response = Client(enforce_csrf_checks=True).post("/accounts/login/", {"username": alice.email, "password": "x"})
+    assert response.status_code == 403
+    page = response.content.decode()
+    assert "This form has expired" in page and "Go back, reload the page" in page and STYLESHEET in page
