@@ -36,6 +36,22 @@ def pytest_runtest_makereport(item, call):
     setattr(item, f"rep_{call.when}", outcome.get_result())
 
 
+# One line per page checked by axe (tests/e2e/test_accessibility.py): its violations by
+# impact, printed after the run and kept in var/screenshots/axe-summary.txt.
+AXE_SUMMARY = pytest.StashKey[list]()
+
+
+def pytest_terminal_summary(terminalreporter, config):
+    lines = config.stash.get(AXE_SUMMARY, None)
+    if not lines:
+        return
+    terminalreporter.section("accessibility: axe-core violations (nodes) by impact, per page")
+    for line in lines:
+        terminalreporter.write_line(line)
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    (SCREENSHOTS / "axe-summary.txt").write_text("\n".join(lines) + "\n")
+
+
 def _test_folder(node):
     return SCREENSHOTS / re.sub(r"[^A-Za-z0-9_.-]+", "_", node.name)
 
