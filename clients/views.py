@@ -1,7 +1,6 @@
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
-from django.utils import timezone
 from django.views.decorators.http import require_POST, require_safe
 
 from accounts.access import staff_required, therapist_required
@@ -16,11 +15,6 @@ from .selectors import caseload_for_therapist, client_for_user, client_record
 PER_PAGE = 25
 
 
-def _render(request, template, context, status=200):
-    # Dates are shown in the clinic's time zone, not the server's.
-    with timezone.override(request.user.clinic.tzinfo):
-        return render(request, template, context, status=status)
-
 
 @therapist_required
 def caseload(request):
@@ -30,7 +24,7 @@ def caseload(request):
     form = CaseloadFilterForm(request.GET or None)
     if form.is_bound and not form.is_valid():
         context = {"form": form, "page": None, "filtered": True}
-        return _render(request, "clients/caseload.html", context, status=400)
+        return render(request, "clients/caseload.html", context, status=400)
     filters = form.cleaned_data if form.is_bound else {}
     clients = caseload_for_therapist(
         request.user,
@@ -49,7 +43,7 @@ def caseload(request):
         "query": query.urlencode(),
         "status": filters.get("status") or Client.Status.ACTIVE,
     }
-    return _render(request, "clients/caseload.html", context)
+    return render(request, "clients/caseload.html", context)
 
 
 @therapist_required
@@ -60,8 +54,8 @@ def client_new(request):
             client = services.client_create(therapist=request.user, data=form.cleaned_data, request=request)
             messages.success(request, f"{client.display_name} added to your caseload.")
             return redirect("client_detail", pk=client.pk)
-        return _render(request, "clients/client_form.html", {"form": form}, status=400)
-    return _render(request, "clients/client_form.html", {"form": form})
+        return render(request, "clients/client_form.html", {"form": form}, status=400)
+    return render(request, "clients/client_form.html", {"form": form})
 
 
 @therapist_required
@@ -77,8 +71,8 @@ def client_edit(request, pk):
             messages.success(request, "Client details saved.")
             return redirect("client_detail", pk=client.pk)
         client.refresh_from_db()
-        return _render(request, "clients/client_form.html", {"form": form, "client": client}, status=400)
-    return _render(request, "clients/client_form.html", {"form": form, "client": client})
+        return render(request, "clients/client_form.html", {"form": form, "client": client}, status=400)
+    return render(request, "clients/client_form.html", {"form": form, "client": client})
 
 
 @therapist_required
@@ -112,4 +106,4 @@ def client_detail(request, pk):
         "dimension_titles": [(f, f"{f.capitalize()} (0–10)") for f in SCORE_FIELDS],
         **client_record(client),
     }
-    return _render(request, "clients/client_detail.html", context)
+    return render(request, "clients/client_detail.html", context)

@@ -16,11 +16,6 @@ from .models import Session, SessionNote
 from .selectors import note_for_author, session_for_user
 
 
-def _render(request, template, context, status=200):
-    # Dates are entered and shown in the clinic's time zone, not the server's.
-    with timezone.override(request.user.clinic.tzinfo):
-        return render(request, template, context, status=status)
-
 
 def _replayed(request, context, **form_kwargs):
     """Refuse a form whose one-time token was already used, saving nothing, and offer
@@ -30,7 +25,7 @@ def _replayed(request, context, **form_kwargs):
     context["form"] = SessionForm(data, **form_kwargs)
     context["replayed"] = True
     messages.error(request, REPLAY_MESSAGE)
-    return _render(request, "sessions/session_form.html", context, status=409)
+    return render(request, "sessions/session_form.html", context, status=409)
 
 
 @therapist_required
@@ -61,10 +56,10 @@ def session_new(request, client_pk):
             form_token_consume(request, token)
             messages.success(request, "Session logged.")
             return redirect("client_detail", pk=client.pk)
-        return _render(request, "sessions/session_form.html", context, status=400)
+        return render(request, "sessions/session_form.html", context, status=400)
     initial = {"form_token": form_token_issue(request), "date": timezone.localdate(timezone=tz)}
     form = SessionForm(tz=tz, initial=initial)
-    return _render(request, "sessions/session_form.html", {"form": form, "client": client})
+    return render(request, "sessions/session_form.html", {"form": form, "client": client})
 
 
 @staff_required
@@ -92,7 +87,7 @@ def session_detail(request, pk):
         "changes": session.changes.select_related("changed_by"),
         "can_edit": request.user.is_therapist,
     }
-    return _render(request, "sessions/session_detail.html", context)
+    return render(request, "sessions/session_detail.html", context)
 
 
 @therapist_required
@@ -120,7 +115,7 @@ def session_edit(request, pk):
             form_token_consume(request, token)
             messages.success(request, "Session updated.")
             return redirect("session_detail", pk=session.pk)
-        return _render(request, "sessions/session_form.html", context, status=400)
+        return render(request, "sessions/session_form.html", context, status=400)
     note = note_for_author(request.user, session) if show_note else None
     if note is not None:
         audit_record(action="note.read", actor=request.user, obj=session, clinic=client.clinic, request=request)
@@ -128,4 +123,4 @@ def session_edit(request, pk):
     initial = SessionForm.initial_for(session, tz=tz, note=note, rating=rating)
     initial["form_token"] = form_token_issue(request)
     context["form"] = SessionForm(tz=tz, show_note=show_note, initial=initial)
-    return _render(request, "sessions/session_form.html", context)
+    return render(request, "sessions/session_form.html", context)
