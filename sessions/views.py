@@ -31,6 +31,9 @@ def _replayed(request, context, **form_kwargs):
 @therapist_required
 def session_new(request, client_pk):
     client = client_for_user(request.user, client_pk)
+    if not client.is_active:
+        # The button is hidden on a discharged client's page; the URL must agree.
+        return render(request, "sessions/client_discharged.html", {"client": client}, status=409)
     tz = client.clinic.tzinfo
     if request.method == "POST":
         form = SessionForm(request.POST, tz=tz)

@@ -113,3 +113,20 @@ def test_it_saves_a_session_without_a_note(client, login, alice, new_session_url
     client.post(new_session_url, session_form(new_session_url, note=""))
     assert Session.objects.count() == 1
     assert SessionNote.objects.count() == 0
+
+
+def test_a_discharged_client_gets_no_new_session_by_url(client, login, alice, alice_client, new_session_url, session_form):
+    from clients.services import client_discharge, client_reactivate
+
+    login(client, alice)
+    data = session_form(new_session_url)
+    client_discharge(client=alice_client, by=alice)
+    for response in (client.get(new_session_url), client.post(new_session_url, data)):
+        assert response.status_code == 409
+        assert "J.D. has been discharged" in response.content.decode()
+        assert "re-activate them on their page first" in response.content.decode()
+    assert not Session.objects.exists() and not SurveyInvitation.objects.exists()
+
+    client_reactivate(client=alice_client, by=alice)
+    assert client.post(new_session_url, data).status_code == 302
+    assert Session.objects.filter(client=alice_client).count() == 1
