@@ -1,7 +1,7 @@
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_POST, require_safe
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from accounts.access import staff_required, therapist_required
 from alliance.models import SCORE_FIELDS
@@ -76,9 +76,14 @@ def client_edit(request, pk):
 
 
 @therapist_required
-@require_POST
+@require_http_methods(["GET", "HEAD", "POST"])
 def client_discharge(request, pk):
+    """GET asks to confirm, saying what discharge does; only the POST discharges."""
     client = client_for_user(request.user, pk)
+    if request.method != "POST":
+        if not client.is_active:
+            return redirect("client_detail", pk=client.pk)
+        return render(request, "clients/client_discharge_confirm.html", {"client": client})
     services.client_discharge(client=client, by=request.user, request=request)
     messages.success(request, f"{client.display_name} was discharged. No more check-ins will be sent.")
     return redirect("client_detail", pk=client.pk)

@@ -24,7 +24,7 @@ MATRIX = {
     ("client_detail", "client", "post"): dict(alice=405, bob=405, carol=405, mallory=405),
     ("client_edit", "client", "get"): dict(alice=200, bob=404, carol=403, mallory=404),
     ("client_edit", "client", "post"): dict(alice=400, bob=404, carol=403, mallory=404),
-    ("client_discharge", "client", "get"): dict(alice=405, bob=405, carol=403, mallory=405),
+    ("client_discharge", "client", "get"): dict(alice=200, bob=404, carol=403, mallory=404),
     ("client_discharge", "client", "post"): dict(alice=302, bob=404, carol=403, mallory=404),
     ("client_reactivate", "client", "get"): dict(alice=405, bob=405, carol=403, mallory=405),
     ("client_reactivate", "client", "post"): dict(alice=302, bob=404, carol=403, mallory=404),

@@ -28,11 +28,16 @@ def test_it_takes_the_client_off_the_caseload(client, login, alice, alice_client
     assert list(client.get(reverse("caseload")).context["page"].object_list) == []
 
 
-def test_it_only_accepts_post(client, login, alice, alice_client):
+def test_it_asks_for_confirmation_first_and_only_the_post_discharges(client, login, alice, alice_client):
     login(client, alice)
-    assert client.get(reverse("client_discharge", args=[alice_client.pk])).status_code == 405
+    response = client.get(reverse("client_discharge", args=[alice_client.pk]))
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "Discharge J.D.?" in page and "check-ins not yet sent are cancelled" in page
+    assert 'method="post"' in page
     alice_client.refresh_from_db()
     assert alice_client.status == "active"
+    assert not AuditEvent.objects.filter(action="client.discharge").exists()
 
 
 def test_it_refuses_the_clinic_admin(client, login, carol, alice_client):
