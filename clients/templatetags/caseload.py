@@ -59,9 +59,13 @@ def survey_state(client, status):
         return {"label": "Opted out", "badge": "text-bg-dark"}
     if not status:
         return {"label": "No check-in yet" if client.can_receive_surveys else "No email consent", "badge": "text-bg-light"}
-    return {"label": SurveyInvitation.Status(status).label, "badge": INVITATION_BADGES.get(status, "text-bg-light")}
+    return {"label": SurveyInvitation.Status(status).label, "badge": invitation_badge(status)}
 
 
+@register.filter
+def invitation_badge(status):
+    """The badge class of an invitation status, the same on every page that shows one."""
+    return INVITATION_BADGES.get(status, "text-bg-light")
 
 
 @register.filter
