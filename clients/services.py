@@ -19,9 +19,7 @@ def _reschedule_pending_invitations(client):
     """After a change that may make the client ineligible for email (discharged,
     consent withdrawn, address removed), let the invitation rules cancel what has not
     been sent yet."""
-    pending = Session.objects.filter(
-        client=client, invitation__status=SurveyInvitation.Status.SCHEDULED
-    ).select_related("client", "client__clinic")
+    pending = Session.objects.filter(client=client, invitation__status=SurveyInvitation.Status.SCHEDULED)
     for session in pending:
         session.client = client
         invitation_schedule_for_session(session=session)
@@ -44,7 +42,8 @@ def client_update(*, client, by, data, request=None):
     for f in changed:
         setattr(client, f, data[f])
     client.save(update_fields=[*changed, "updated_at"])
-    _reschedule_pending_invitations(client)
+    if {"email", "survey_consent"} & set(changed):
+        _reschedule_pending_invitations(client)
     audit_record(action="client.update", actor=by, obj=client, request=request, detail={"fields": changed})
     return client
 
