@@ -81,7 +81,7 @@ def client_export(*, client, actor, request=None, include_notes_of=None):
                 "empathy": c.empathy,
                 "boundaries": c.boundaries,
                 "collaboration": c.collaboration,
-                "total": c.trust + c.empathy + c.boundaries + c.collaboration,
+                "total": c.total,
                 "comment": c.comment,
                 "submitted_at": _dt(c.submitted_at),
             }

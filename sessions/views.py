@@ -82,7 +82,8 @@ def session_detail(request, pk):
         "session": session,
         "client": session.client,
         "note": note,
-        "has_note": SessionNote.objects.filter(session=session).exists(),
+        # Others learn only that a note exists; its author has just read it.
+        "has_note": note is not None or SessionNote.objects.filter(session=session).exists(),
         "client_checkin": by_client,
         "therapist_checkin": by_therapist,
         "rating_rows": rating_rows,
