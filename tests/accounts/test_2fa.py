@@ -37,6 +37,15 @@ def test_it_keeps_an_unverified_session_away_from_every_page(client, alice, pass
     assert response.url.startswith(reverse("two_factor_setup"))
 
 
+def test_the_second_factor_page_offers_no_menu_it_would_only_bounce_back_from(client, login, alice, password):
+    _password_login(client, alice, password)
+    page = client.get(reverse("two_factor_setup")).content.decode()
+    assert reverse("caseload") not in page and "Needs attention" not in page
+    assert "Log out" in page
+    login(client, alice)
+    assert reverse("caseload") in client.get(reverse("caseload")).content.decode()
+
+
 def test_it_lets_an_unverified_session_reach_logout_healthz_and_static(client, alice, password):
     _password_login(client, alice, password)
     assert client.get(reverse("healthz")).status_code in (200, 503)
