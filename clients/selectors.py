@@ -3,6 +3,7 @@
 from django.db.models import Exists, OuterRef, Prefetch, Subquery
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
+from django.utils.formats import date_format
 
 from alliance.models import SCORE_FIELDS, CheckIn, Flag, SurveyInvitation
 from alliance.selectors import flags_for_client_page
@@ -120,7 +121,8 @@ def client_record(client):
         }
 
     chart = {
-        "labels": [timezone.localtime(r["date"], client.clinic.tzinfo).strftime("%Y-%m-%d") for r in rows],
+        # Dates as the session table shows them ("27 Nov 2026"), not ISO.
+        "labels": [date_format(timezone.localtime(r["date"], client.clinic.tzinfo), "j M Y") for r in rows],
         "series": {"total": series("total"), **{f: series(f) for f in SCORE_FIELDS}},
     }
     comments = [c for c in reversed(checkins) if c.source == CheckIn.Source.CLIENT and c.comment]

@@ -37,7 +37,7 @@
         animation: false,
         maintainAspectRatio: false,
         scales: { y: { min: 0, max: Number(canvas.dataset.max), ticks: { stepSize: canvas.dataset.max > 10 ? 5 : 1 } } },
-        plugins: { legend: { position: "bottom" } }
+        plugins: { legend: { position: "bottom", labels: { usePointStyle: true } } }
       }
     });
   });

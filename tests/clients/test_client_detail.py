@@ -54,6 +54,8 @@ def test_it_emits_the_chart_data_as_json_without_inline_script(client, login, al
     assert data["series"]["trust"] == {"client": [10, 6], "therapist": [9, None]}
     assert set(data["series"]) == {"total", "trust", "empathy", "boundaries", "collaboration"}
     assert len(data["labels"]) == 2
+    # The chart's dates read like the session table's ("27 Nov 2026").
+    assert all(re.fullmatch(r"\d{1,2} [A-Z][a-z]{2} \d{4}", label) for label in data["labels"]), data["labels"]
     assert html.count("<canvas") == 5
     assert "js/client_charts.js" in html and "chart.js-4.4.4/chart.umd.js" in html
     # Every <script> is either a file or JSON data: nothing for a strict CSP to block.
