@@ -7,7 +7,7 @@
   var source = document.getElementById("dashboard-data");
   if (!source || typeof Chart === "undefined") { return; }
   var data = JSON.parse(source.textContent);
-  var colours = { primary: "#234e70", accent: "#d98c2b", good: "#2f7d4f", muted: "#8a94a6" };
+  var colours = { primary: "#234e70", accent: "#b8701c", good: "#2f7d4f", muted: "#8a94a6" };
   Chart.defaults.maintainAspectRatio = false;
   Chart.defaults.animation = false;
 
