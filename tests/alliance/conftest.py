@@ -1,212 +1,28 @@
-"""Real services for the survey outbox tests: an SMTP server (aiosmtpd) in this process
-and Celery worker subprocesses on this run's own queue, pointed at this run's test
-database. Nothing is mocked: a test passes only if an email really crossed SMTP."""
-
-import logging
-import os
-import signal
-import socket
-import subprocess
-import sys
-import threading
-import time
-from email import message_from_bytes, policy
-from pathlib import Path
+"""Fixtures of the survey outbox tests. The real services they run on (an aiosmtpd SMTP
+server in this process, Celery worker subprocesses on this run's own queue and test
+database) live in tests/services.py, shared with the browser tests; imported here, they
+are fixtures of every test in this folder. Nothing is mocked: a test passes only if an
+email really crossed SMTP."""
 
 import pytest
-from aiosmtpd.controller import Controller
-from django.conf import settings
 from django.db import connection, transaction
 
 from alliance.invitations import invitation_schedule_for_session
 from tests.factories import SessionFactory
-
-ROOT = Path(__file__).resolve().parents[2]
-DEADLINE = 60  # seconds; every wait in these tests is bounded by this
-
-# aiosmtpd logs every SMTP command at INFO.
-logging.getLogger("mail.log").setLevel(logging.WARNING)
-
-
-def wait_for(predicate, *, timeout=DEADLINE, interval=0.2, what="condition"):
-    """Poll until predicate() is truthy; fail the test after `timeout` seconds."""
-    end = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > end:
-            pytest.fail(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(interval)
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-# --- SMTP -----------------------------------------------------------------------------
-
-
-class CollectingHandler:
-    """Accepts every message and keeps it; `fail_first` answers 451 to that many DATA
-    commands first, as a mail server under load does."""
-
-    def __init__(self, fail_first=0):
-        self.fail_first = fail_first
-        self.refused = 0
-        self.messages = []
-        self.lock = threading.Lock()
-
-    async def handle_DATA(self, server, session, envelope):
-        with self.lock:
-            if self.refused < self.fail_first:
-                self.refused += 1
-                return "451 4.3.0 Try again later"
-            self.messages.append(message_from_bytes(envelope.original_content, policy=policy.default))
-        return "250 OK"
-
-    def received(self):
-        with self.lock:
-            return list(self.messages)
-
-
-class SMTPServer:
-    def __init__(self, handler):
-        self.handler = handler
-        self.port = free_port()
-        self.controller = Controller(handler, hostname="127.0.0.1", port=self.port)
-
-    @property
-    def url(self):
-        return f"smtp://127.0.0.1:{self.port}"
-
-    def received(self):
-        return self.handler.received()
-
-    def wait_for_count(self, n, timeout=DEADLINE):
-        return wait_for(lambda: len(self.received()) >= n and self.received(), timeout=timeout, what=f"{n} emails")
-
-
-@pytest.fixture
-def smtp_server():
-    """Start an SMTP server; call with fail_first=N for one that refuses N times."""
-    servers = []
-
-    def start(fail_first=0):
-        server = SMTPServer(CollectingHandler(fail_first=fail_first))
-        server.controller.start()
-        servers.append(server)
-        return server
-
-    yield start
-    for server in servers:
-        server.controller.stop()
-
-
-# --- Celery workers ------------------------------------------------------------------------
-
-
-class Worker:
-    def __init__(self, process, log_path):
-        self.process = process
-        self.log_path = log_path
-
-    def kill(self):
-        """SIGKILL the worker and its pool processes at once, as a crash or the OOM
-        killer would: no warm shutdown, no acknowledgements."""
-        if self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait(timeout=10)
-
-    def stop(self):
-        # By teardown the test has seen what it waited for; a warm shutdown would only
-        # add seconds.
-        self.kill()
-
-    def log(self):
-        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
-
-
-def purge_queue():
-    from config.celery_app import app
-
-    with app.connection_for_write() as conn:
-        try:
-            conn.default_channel.queue_purge(settings.CELERY_TASK_DEFAULT_QUEUE)
-        except Exception as exc:  # noqa: BLE001 - a queue that does not exist yet is empty
-            print(f"purge of {settings.CELERY_TASK_DEFAULT_QUEUE}: {exc!r}")
-
-
-def forget_queue_in_redis():
-    """Remove this run's queue from Redis, including the messages a killed worker left
-    unacknowledged, which kombu would otherwise put back into it hours later."""
-    if not settings.REDIS_URL:
-        return
-    import json
-
-    import redis
-
-    queue = settings.CELERY_TASK_DEFAULT_QUEUE
-    r = redis.Redis.from_url(settings.REDIS_URL)
-    for tag, raw in r.hgetall("unacked").items():
-        try:
-            routing_key = json.loads(raw)[2]
-        except (ValueError, IndexError):
-            continue
-        if routing_key == queue:
-            r.hdel("unacked", tag)
-            r.zrem("unacked_index", tag)
-    r.delete(queue, f"_kombu.binding.{queue}", f"_kombu.binding_permanent.{queue}")
-
-
-@pytest.fixture
-def celery_worker(tmp_path):
-    """Start real `celery worker` subprocesses (prefork, 2 processes) on this run's
-    queue, against this run's test database and the given SMTP server. Needs a
-    `django_db(transaction=True)` test, or the worker cannot see the test's data."""
-    workers = []
-    purge_queue()
-
-    def start(smtp, *, concurrency=2, name=None):
-        name = name or f"w{len(workers) + 1}"
-        env = {
-            **os.environ,
-            "DJANGO_SETTINGS_MODULE": "config.settings.test",
-            "RAPPORT_TEST_RUN_ID": os.environ["RAPPORT_TEST_RUN_ID"],
-            "RAPPORT_TEST_DB_NAME": str(settings.DATABASES["default"]["NAME"]),
-            "CELERY_QUEUE": settings.CELERY_TASK_DEFAULT_QUEUE,
-            "EMAIL_URL": smtp.url,
-            "TEST_EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
-            "PYTHONUNBUFFERED": "1",
-        }
-        log_path = tmp_path / f"celery-{name}.log"
-        process = subprocess.Popen(
-            [
-                str(Path(sys.executable).parent / "celery"), "-A", "config", "worker",
-                "--pool=prefork", "-c", str(concurrency), "-Q", settings.CELERY_TASK_DEFAULT_QUEUE,
-                "-n", f"{name}-{os.environ['RAPPORT_TEST_RUN_ID']}@%h",
-                "--without-gossip", "--without-mingle", "--without-heartbeat", "--loglevel=INFO",
-            ],
-            cwd=ROOT, env=env, stdout=log_path.open("wb"), stderr=subprocess.STDOUT,
-            start_new_session=True,  # its own process group, so kill() reaches the pool too
-        )
-        worker = Worker(process, log_path)
-        workers.append(worker)
-        wait_for(
-            lambda: " ready." in worker.log() or process.poll() is not None, timeout=30, what="the worker to start"
-        )
-        if process.poll() is not None:
-            pytest.fail(f"celery worker exited:\n{worker.log()[-3000:]}")
-        return worker
-
-    yield start
-    for worker in workers:
-        worker.stop()
-    purge_queue()
-    forget_queue_in_redis()
-
+from tests.services import (  # noqa: F401 - fixtures and helpers the tests here use
+    DEADLINE,
+    ROOT,
+    CollectingHandler,
+    SMTPServer,
+    Worker,
+    celery_worker,
+    forget_queue_in_redis,
+    free_port,
+    links_in,
+    purge_queue,
+    smtp_server,
+    wait_for,
+)
 
 # --- Data ------------------------------------------------------------------------------------
 
@@ -218,17 +34,6 @@ def log_session(**kwargs):
         session = SessionFactory(**kwargs)
         invitation = invitation_schedule_for_session(session=session)
     return session, invitation
-
-
-def links_in(message):
-    """(check-in link, unsubscribe link) of a received email, from its text part."""
-    import re
-
-    text = message.get_body(preferencelist=("plain",)).get_content()
-    site = re.escape(settings.SITE_URL)
-    checkin = re.search(site + r"/s/([A-Za-z0-9_-]+)/(?=\s)", text)
-    unsubscribe = re.search(site + r"/s/([A-Za-z0-9_-]+)/unsubscribe/", text)
-    return (checkin.group(0) if checkin else None), (unsubscribe.group(0) if unsubscribe else None)
 
 
 def send_inline(invitation):
