@@ -255,6 +255,21 @@ def test_session_log_form_and_new_client_form(page, live_server, alice, alice_cl
     audit.assert_clean()
 
 
+def test_error_pages_and_the_discharge_confirmation(page, live_server, alice, alice_client, password, audit):
+    login_as(page, live_server, alice, password)
+    assert page.goto(f"{live_server.url}/no-such-page/").status == 404
+    assert page.get_by_role("heading", name="We can't find that page").is_visible()
+    audit.check(page, "error-404")
+    assert page.goto(f"{live_server.url}/clinic/audit/").status == 403
+    assert page.get_by_role("heading", name="You don't have access to this page").is_visible()
+    audit.check(page, "error-403")
+    page.goto(f"{live_server.url}/clients/{alice_client.pk}/")
+    page.get_by_role("link", name="Discharge…").click()
+    assert page.get_by_role("heading", name="Discharge J.D.?").is_visible()
+    audit.check(page, "discharge-confirm")
+    audit.assert_clean()
+
+
 def test_survey_form_thanks_and_gone_on_a_phone(phone, live_server, alice_client, audit):
     _, invitation_ = log_session(client=alice_client)
     send_inline(invitation_)
