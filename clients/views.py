@@ -111,4 +111,8 @@ def client_detail(request, pk):
         "dimension_titles": [(f, f"{f.capitalize()} (0–10)") for f in SCORE_FIELDS],
         **client_record(client),
     }
+    if not request.user.is_therapist:
+        # The check-in tells clients "Your therapist will read it": a comment is theirs
+        # to their therapist, not to the clinic's oversight.
+        context["comments"] = None
     return render(request, "clients/client_detail.html", context)

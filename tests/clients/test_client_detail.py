@@ -114,6 +114,9 @@ def test_it_shows_the_clinic_admin_scores_without_notes_or_actions(client, login
     assert "Alice's private view." not in html
     assert "Log a session" not in html and "Edit details" not in html and "Discharge" not in html
     assert AuditEvent.objects.filter(action="client.view", actor=carol).count() == 1
+    # Clients were told their therapist reads their comments, not the clinic.
+    assert "Felt rushed today." not in html
+    assert "shown to the client's therapist only" in html
 
 
 def test_it_says_so_when_there_are_no_check_ins_yet(client, login, alice, alice_client):

@@ -273,6 +273,8 @@ def test_the_three_journeys(new_page, phone, shot, live_server, browser_login, s
     assert response.status == 200
     expect(admin.get_by_text("This session has a private note. Only the therapist who wrote it can read it.")).to_be_visible()
     assert NOTE[:20] not in admin.content()
+    # Nor the client's comment: the check-in told the client "Your therapist will read it".
+    assert COMMENT not in admin.content()
     expect(admin.get_by_role("link", name="Edit session")).to_have_count(0)
     shot(admin, "admin-session-page-without-note")
     # The page where the note's author reads and edits it refuses the admin.

@@ -43,3 +43,15 @@ def test_it_shows_the_edit_history(client, login, alice, logged, session_form):
     client.post(url, session_form(url, format="video", note="Only for Alice."))
     html = client.get(reverse("session_detail", args=[logged.pk])).content.decode()
     assert "Alice Therapist changed format" in html
+
+
+def test_the_clients_comment_is_for_the_therapist_alone_and_keeps_its_lines(client, login, alice, carol, logged):
+    from tests.factories import CheckInFactory
+
+    CheckInFactory(session=logged, comment="Felt heard.\nWant to talk about work.")
+    login(client, alice)
+    html = client.get(reverse("session_detail", args=[logged.pk])).content.decode()
+    assert "Felt heard.<br>Want to talk about work." in html
+    login(client, carol)
+    html = client.get(reverse("session_detail", args=[logged.pk])).content.decode()
+    assert "Felt heard." not in html
