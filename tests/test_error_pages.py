@@ -74,3 +74,15 @@ def test_a_form_posted_without_its_csrf_token_is_explained_and_saves_nothing(ali
     assert response.status_code == 403
     page = response.content.decode()
     assert "This form has expired" in page and "Go back, reload the page" in page and STYLESHEET in page
+
+
+@pytest.mark.django_db
+def test_a_clinic_admin_refused_a_note_is_not_told_to_ask_the_clinic_admin(client, login, carol, alice_client):
+    from tests.factories import SessionFactory
+
+    session = SessionFactory(client=alice_client)
+    login(client, carol)
+    response = client.get(f"/sessions/{session.pk}/edit/")
+    assert response.status_code == 403
+    page = response.content.decode()
+    assert "ask your clinic admin" not in page and "protects clients' privacy" in page

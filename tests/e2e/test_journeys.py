@@ -188,7 +188,7 @@ def test_the_three_journeys(new_page, phone, shot, live_server, browser_login, s
     assert again.status == 410
     watch.expected(410)
     expect(phone.get_by_role("heading", name="This link can no longer be used")).to_be_visible()
-    expect(phone.get_by_text("Ask your therapist for a new link.")).to_be_visible()
+    expect(phone.get_by_text("If you have already answered, there is nothing more to do")).to_be_visible()
     expect(phone.get_by_role("button", name="Send my answers")).to_have_count(0)
     shot(phone, "client-phone-link-no-longer-valid")
     assert CheckIn.objects.filter(session=session, source="client").count() == 1
