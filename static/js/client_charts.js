@@ -27,7 +27,8 @@
         pointStyle: side === "therapist" ? "rectRot" : "circle",
         pointRadius: 4,
         spanGaps: true,
-        tension: 0.2
+        tension: 0.2,
+        clip: false
       };
     });
     new Chart(canvas, {
@@ -36,7 +37,9 @@
       options: {
         animation: false,
         maintainAspectRatio: false,
-        scales: { y: { min: 0, max: Number(canvas.dataset.max), ticks: { stepSize: canvas.dataset.max > 10 ? 5 : 1 } } },
+        layout: { padding: { top: 8 } },
+        // offset: a single session's point sits inside the axes, not on the y-axis line.
+        scales: { x: { offset: true }, y: { min: 0, max: Number(canvas.dataset.max), ticks: { stepSize: canvas.dataset.max > 10 ? 5 : 1 } } },
         plugins: { legend: { position: "bottom", labels: { usePointStyle: true } } }
       }
     });

@@ -21,13 +21,17 @@
         labels: data.overTime.labels,
         datasets: [
           { label: "Mean client total (0–40)", data: data.overTime.meanTotal, borderColor: colours.primary,
-            backgroundColor: colours.primary, yAxisID: "total", spanGaps: true, tension: 0.2 },
+            backgroundColor: colours.primary, yAxisID: "total", spanGaps: true, tension: 0.2, clip: false },
           { label: "Response rate (%)", data: data.overTime.responseRate, borderColor: colours.accent,
-            backgroundColor: colours.accent, yAxisID: "rate", spanGaps: true, borderDash: [6, 4], tension: 0.2 }
+            backgroundColor: colours.accent, yAxisID: "rate", spanGaps: true, borderDash: [6, 4], tension: 0.2, clip: false }
         ]
       },
       options: {
+        // Points at 0 or 100 % are drawn whole, and a single week sits inside the axes.
+        layout: { padding: { top: 8 } },
+        plugins: { legend: { labels: { usePointStyle: true } } },
         scales: {
+          x: { offset: true },
           total: { type: "linear", position: "left", min: 0, max: 40, title: { display: true, text: "Total" } },
           rate: { type: "linear", position: "right", min: 0, max: 100, grid: { drawOnChartArea: false },
                   title: { display: true, text: "%" } }

@@ -209,7 +209,7 @@ def test_the_three_journeys(new_page, phone, shot, live_server, browser_login, s
     therapist.get_by_text("Data table: Total (0–40)").click()
     table_row = therapist.locator("#chart-table-total tbody tr")
     expect(table_row).to_have_count(1)
-    assert cells(table_row) == [yesterday.isoformat(), "26", "31"]
+    assert cells(table_row) == [f"{yesterday:%-d %b %Y}", "26", "31"]
     expect(therapist.get_by_text(COMMENT)).to_be_visible()
 
     flags = therapist.locator(".flag-history li.list-group-item[id^=flag-]")
