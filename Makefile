@@ -38,8 +38,10 @@ test: $(STAMP)
 	mkdir -p var/staticfiles
 	$(PY) -m pytest $(PYTEST_ARGS)
 
+## Seed PostgreSQL at two sizes and measure pages, survey throughput and email dispatch
+## (needs PostgreSQL and Redis; see README, "The benchmark"). BENCH_ARGS="--only pages".
 bench: $(STAMP)
-	$(PY) -m pytest tests/bench -m bench --benchmark-columns=median,iqr,rounds $(PYTEST_ARGS)
+	$(PY) -m bench $(BENCH_ARGS)
 
 check: $(STAMP)
 	$(PY) manage.py check
