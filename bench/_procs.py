@@ -15,7 +15,9 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
-SETTINGS = "config.settings.bench"
+# RAPPORT_BENCH_SETTINGS names another settings module (one that star-imports the bench
+# settings and changes one thing), to measure what a settings change would do.
+SETTINGS = os.environ.get("RAPPORT_BENCH_SETTINGS", "config.settings.bench")
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
 
 
@@ -71,10 +73,23 @@ def django_setup(database_url, redis_url, **extra):
         sys.path.insert(0, str(ROOT))
     import django
 
+    # The Celery app first, as `celery -A config` and config.wsgi do: importing it reads
+    # the settings, which must not happen halfway through importing a settings module.
+    import config  # noqa: F401
+
     django.setup()
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0, interactive=False)
+
+
+def analyze():
+    """Give the planner statistics for freshly bulk-loaded tables, as autovacuum would
+    on a live database; without them it guesses (and may scan a whole index)."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
 
 
 def close_db():

@@ -93,6 +93,7 @@ def seed(count, *, clients=250, history=3, rng):
         )
     SurveyInvitation.objects.bulk_create(rows, batch_size=1000)
     ensure_table()
+    _procs.analyze()
     rng.shuffle(tokens)
     return tokens
 
