@@ -2,12 +2,28 @@ import os
 from pathlib import Path
 
 from celery import Celery
+from celery.signals import task_postrun, task_prerun
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
 
 app = Celery("rapport")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+@task_prerun.connect
+@task_postrun.connect
+def close_old_db_connections(task=None, **kwargs):
+    """Before and after each task, close the database connections that Django would
+    close at a request's start and end: older than CONN_MAX_AGE (0 closes every time),
+    failing their health check, or broken by an error. See CELERY_DB_REUSE_MAX in
+    config/settings/base.py. Eager tasks run inside the caller's transaction: never
+    touch its connection."""
+    if task is not None and getattr(task.request, "is_eager", False):
+        return
+    from django.db import close_old_connections
+
+    close_old_connections()
 
 
 def ensure_filesystem_broker_folders():

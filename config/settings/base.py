@@ -289,6 +289,12 @@ CELERY_TASK_TIME_LIMIT = 120
 CELERY_TASK_SOFT_TIME_LIMIT = 90
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+# Celery's Django fixup closes the worker's database connections before and after every
+# task unless this is set, so each email cost a new PostgreSQL connection. With it set,
+# config/celery_app.py applies Django's own policy around each task instead, as around
+# each web request (CONN_MAX_AGE, CONN_HEALTH_CHECKS, close after an error); the fixup
+# still closes them every this many tasks.
+CELERY_DB_REUSE_MAX = 1000
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE = {
     "dispatch-due-invitations": {"task": "alliance.tasks.dispatch_due_invitations", "schedule": 60.0},
