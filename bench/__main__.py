@@ -141,18 +141,20 @@ def main(argv=None):
             results["ran_at"]["seed"] = now_iso()
 
         if "pages" in only:
-            results["pages"] = {}
-            for size in SIZES:
-                if f"seed {size}" in problems:
-                    results["pages"][size] = {"error": "not run: seeding failed"}
-                    problems[f"pages {size}"] = "not run: seeding failed"
-                    continue
-                url = db_url(args.postgres, DATABASES[size])
-                data, error = run_part("pages", "bench.pages", ["--database-url", url, "--samples", str(args.samples)],
-                                       env, tmp, TIMEOUTS["pages"])
-                results["pages"][size] = data if data is not None else {"error": error}
+            ready = {size: db_url(args.postgres, DATABASES[size]) for size in SIZES if f"seed {size}" not in problems}
+            results["pages"] = {size: {"error": "not run: seeding failed"} for size in SIZES if size not in ready}
+            for size in results["pages"]:
+                problems[f"pages {size}"] = "not run: seeding failed"
+            if ready:
+                data, error = run_part(
+                    "pages", "bench.pages",
+                    [*(f"--database-url={size}={url}" for size, url in ready.items()), "--samples", str(args.samples)],
+                    env, tmp, TIMEOUTS["pages"],
+                )
+                for size in ready:
+                    results["pages"][size] = data[size] if data is not None else {"error": error}
                 if error:
-                    problems[f"pages {size}"] = error
+                    problems["pages"] = error
             results["ran_at"]["pages"] = now_iso()
 
         io_url = db_url(args.postgres, args.io_database)

@@ -116,7 +116,9 @@ def evaluate(results):
         rows.append(Row(label, _fmt(mb, " MB"), f"< {limit} MB", verdict(mb, "<", limit), mb))
 
     seconds = _get(results, "seed", "network", "seconds")
-    rows.append(Row("Seeding the network size", _fmt(seconds, " s"), "< 600 s", verdict(seconds, "<", 600), seconds))
+    when = _get(results, "seed", "network", "seeded_at")
+    value = _fmt(seconds, " s") + (f" (seeded {when[:16].replace('T', ' ')} UTC)" if when else "")
+    rows.append(Row("Seeding the network size", value, "< 600 s", verdict(seconds, "<", 600), seconds))
     return rows
 
 
