@@ -5,7 +5,10 @@ peak resident memory of the Celery worker.
 
     python -m bench.dispatch --database-url postgres://postgres@127.0.0.1:5432/rapport_bench_dispatch --out FILE
 
-The database named is dropped and created again.
+The database named is dropped and created again. The two sides take turns (--rounds,
+4 by default): a block of invitations is made due, swept and sent by Celery, then the
+smtplib loop sends that block's bytes; each side's rate is its emails over its summed
+time, so both share the machine's noise.
 
 Fairness: `alliance.emails.email_send` opens one SMTP connection per email (connect,
 EHLO, MAIL, RCPT, DATA, QUIT), so the headline `smtplib` loop does the same; a loop
@@ -62,7 +65,7 @@ def count_delivery(expected, received):
 def _sink_process(port, ready, count, last_at, commands):
     """aiosmtpd on 127.0.0.1:port, keeping every message in memory. `count` and
     `last_at` (time.monotonic() of the last arrival, comparable across processes on
-    Linux) are shared values; `commands` is a pipe: "dump", "reset", "stop"."""
+    Linux) are shared values; `commands` is a pipe: "dump", "take" (dump and forget), "reset", "stop"."""
     from aiosmtpd.controller import Controller
 
     messages = []
@@ -85,6 +88,12 @@ def _sink_process(port, ready, count, last_at, commands):
             command = commands.recv()
             if command == "dump":
                 commands.send(list(messages))
+            elif command == "take":
+                taken = list(messages)
+                messages.clear()
+                with count.get_lock():
+                    count.value = 0
+                commands.send(taken)
             elif command == "reset":
                 messages.clear()
                 with count.get_lock():
@@ -124,6 +133,10 @@ class Sink:
     def reset(self):
         self._ask("reset")
 
+    def take(self):
+        """The messages received so far, and forget them (the count restarts at 0)."""
+        return self._ask("take")
+
     def wait_for(self, n, *, timeout, stall=120):
         """Wait until n messages arrived, at most `timeout` seconds, or `stall` seconds
         without a new one. Returns the count."""
@@ -156,8 +169,9 @@ class Sink:
 
 def seed(count):
     """One clinic and therapist; `count` consenting clients with distinct addresses, each
-    with an attended session whose check-in invitation is scheduled and due now, as
-    sessions.services leaves it. Returns {address: invitation id}."""
+    with an attended session whose check-in invitation is scheduled, as
+    sessions.services leaves it, but not yet due: `make_due` releases them a block at a
+    time. Returns {address: invitation id}."""
     from django.utils import timezone
 
     from accounts.models import Clinic, User
@@ -197,13 +211,24 @@ def seed(count):
         (
             # The digest of a token nobody knows, as invitation_schedule_for_session
             # stores it; the sender mints the real token.
-            SurveyInvitation(session=s, client=s.client, token_hash=new_token()[1], due_at=now - timedelta(minutes=1))
+            SurveyInvitation(session=s, client=s.client, token_hash=new_token()[1], due_at=now + timedelta(days=1))
             for s in sessions
         ),
         batch_size=1000,
     )
     _procs.analyze()
     return {inv.client.email: inv.id for inv in invitations}
+
+
+def make_due(ids):
+    """Bring these scheduled invitations due (a minute ago)."""
+    from django.utils import timezone
+
+    from alliance.models import SurveyInvitation
+
+    return SurveyInvitation.objects.filter(id__in=ids, status="scheduled").update(
+        due_at=timezone.now() - timedelta(minutes=1)
+    )
 
 
 # --- Celery -----------------------------------------------------------------------------
@@ -269,21 +294,26 @@ class PeakSampler:
 # --- smtplib ----------------------------------------------------------------------------
 
 
+# The loops' envelope sender (the message bytes are the ones Celery's emails had), so a
+# late Celery email arriving during a loop is still counted as Celery's.
+PLAIN_SENDER = "smtplib-loop@bench.invalid"
+
+
 def smtplib_per_message(port, messages, local_hostname):
     """One connection per message, as Django's backend under email_send: connect, EHLO,
     send, QUIT."""
     started = time.monotonic()
-    for mail_from, rcpts, data in messages:
+    for _, rcpts, data in messages:
         with smtplib.SMTP("127.0.0.1", port, local_hostname=local_hostname, timeout=30) as smtp:
-            smtp.sendmail(mail_from, rcpts, data)
+            smtp.sendmail(PLAIN_SENDER, rcpts, data)
     return time.monotonic() - started
 
 
 def smtplib_one_connection(port, messages, local_hostname):
     started = time.monotonic()
     with smtplib.SMTP("127.0.0.1", port, local_hostname=local_hostname, timeout=30) as smtp:
-        for mail_from, rcpts, data in messages:
-            smtp.sendmail(mail_from, rcpts, data)
+        for _, rcpts, data in messages:
+            smtp.sendmail(PLAIN_SENDER, rcpts, data)
     return time.monotonic() - started
 
 
@@ -309,7 +339,10 @@ def link_digests(messages):
     return out
 
 
-def run(*, database_url, out, redis_url, emails, concurrency, timeout):
+def run(*, database_url, out, redis_url, emails, concurrency, rounds, timeout):
+    """Celery and the smtplib loop take turns: in each round one block of invitations is
+    made due and swept, its emails are awaited, and then the smtplib loop sends that
+    block's bytes, so that both sides share the machine's noise."""
     queue = f"rapport-bench-dispatch-{os.getpid()}"
     node = f"bench-dispatch-{os.getpid()}@{socket.gethostname()}"
     sink = worker = None
@@ -329,6 +362,8 @@ def run(*, database_url, out, redis_url, emails, concurrency, timeout):
         t = time.monotonic()
         by_address = seed(emails)
         seed_seconds = time.monotonic() - t
+        ids = sorted(by_address.values())
+        blocks = [ids[r::rounds] for r in range(rounds)]
         _procs.close_db()
 
         worker = _procs.start(
@@ -337,59 +372,83 @@ def run(*, database_url, out, redis_url, emails, concurrency, timeout):
         wait_ready(worker, log_path)
         sampler = PeakSampler(worker.pid)
         sampler.sample()
+        local_hostname = DNS_NAME.get_fqdn()  # what Django's backend says in EHLO
 
-        # --- Celery: sweep until nothing is due, then wait for the sink.
-        started = time.monotonic()
-        sweeps, claimed = 0, 0
-        while sweeps < emails // settings.SURVEY_DISPATCH_BATCH + 20:
-            sweeps += 1
-            n = dispatch_due_invitations()
-            claimed += n
+        celery_messages, late = [], 0
+        celery_seconds = plain_seconds = sweep_seconds = 0.0
+        sweeps = claimed = plain_sent = plain_arrived = 0
+        per_round = {"celery": [], "smtplib": []}
+        overall_deadline = time.monotonic() + timeout
+        stalled = False
+        for block in blocks:
+            # --- Celery: make the block due, sweep until nothing is due, await the sink.
+            make_due(block)
+            _procs.close_db()
+            started = time.monotonic()
+            while True:
+                sweeps += 1
+                n = dispatch_due_invitations()
+                claimed += n
+                if n == 0 or sweeps > emails:
+                    break
+            sweep_seconds += time.monotonic() - started
+            # Bounded: the overall timeout, or STALL seconds with no new email.
+            seen, seen_at = -1, time.monotonic()
+            while sink.count.value < len(block) and time.monotonic() < overall_deadline:
+                if sink.count.value != seen:
+                    seen, seen_at = sink.count.value, time.monotonic()
+                elif time.monotonic() - seen_at > STALL:
+                    stalled = True
+                    break
+                sampler.sample()
+                time.sleep(0.05)
+            round_seconds = (sink.last_at.value if sink.count.value else time.monotonic()) - started
+            got = sink.take()
+            celery_seconds += round_seconds
+            per_round["celery"].append(round(len(got) / round_seconds, 1) if round_seconds > 0 else None)
+            celery_messages += got
             sampler.sample()
-            if n == 0:
+            if stalled:
                 break
-        swept_at = time.monotonic()
-        # Bounded: the overall timeout, or STALL seconds with no new email.
-        deadline = started + timeout
-        seen, seen_at = -1, time.monotonic()
-        while sink.count.value < emails and time.monotonic() < deadline:
-            if sink.count.value != seen:
-                seen, seen_at = sink.count.value, time.monotonic()
-            elif time.monotonic() - seen_at > STALL:
-                break
-            sampler.sample()
-            time.sleep(0.5)
-        # Anything arriving late (a duplicate) still counts: give it a moment.
+            # --- smtplib: the same bytes, to the same sink, one connection per message.
+            seconds = smtplib_per_message(sink.port, got, local_hostname)
+            sink.wait_for(len(got), timeout=60)
+            plain = sink.take()
+            plain_seconds += seconds
+            plain_sent += len(got)
+            plain_arrived += sum(1 for m in plain if m[0] == PLAIN_SENDER)
+            per_round["smtplib"].append(round(len(got) / seconds, 1) if seconds > 0 else None)
+            # A Celery email that turned up late (a duplicate, say) is still Celery's.
+            celery_messages += [m for m in plain if m[0] != PLAIN_SENDER]
+            late += sum(1 for m in plain if m[0] != PLAIN_SENDER)
+
+        # Anything arriving after the last round still counts: give it a moment.
         time.sleep(2)
         sampler.sample()
-        arrived = sink.count.value
-        celery_seconds = (sink.last_at.value or time.monotonic()) - started
-        messages = sink.dump()
+        extra_msgs = sink.take()
+        celery_messages += extra_msgs
+        late += len(extra_msgs)
         main_peak = sampler.peaks.get(worker.pid)
         _procs.stop(worker, timeout=20)
         worker = None
-        status_counts = dict(
-            collections.Counter(SurveyInvitation.objects.values_list("status", flat=True))
-        )
+
+        # For scale only: the whole lot over one connection.
+        one_conn_seconds = smtplib_one_connection(sink.port, celery_messages, local_hostname)
+        one_conn_arrived = sink.wait_for(len(celery_messages), timeout=60)
+        sink.take()
+
+        status_counts = dict(collections.Counter(SurveyInvitation.objects.values_list("status", flat=True)))
         retried = SurveyInvitation.objects.filter(attempts__gt=1).count()
         digests = dict(SurveyInvitation.objects.filter(status="sent").values_list("client__email", "token_hash"))
         _procs.close_db()
 
-        delivery = count_delivery(by_address, (r for _, rcpts, _ in messages for r in rcpts))
-        links = link_digests(messages)
+        delivery = count_delivery(by_address, (r for _, rcpts, _ in celery_messages for r in rcpts))
+        links = link_digests(celery_messages)
         links_valid = sum(1 for address, digest in links.items() if digest and digests.get(address) == digest)
 
-        # --- smtplib: the same bytes, to the same sink, one connection per message.
-        local_hostname = DNS_NAME.get_fqdn()  # what Django's backend says in EHLO
-        sink.reset()
-        plain_seconds = smtplib_per_message(sink.port, messages, local_hostname)
-        plain_arrived = sink.wait_for(len(messages), timeout=60)
-        sink.reset()
-        one_conn_seconds = smtplib_one_connection(sink.port, messages, local_hostname)
-        one_conn_arrived = sink.wait_for(len(messages), timeout=60)
-
+        arrived = len(celery_messages)
         celery_rate = arrived / celery_seconds if celery_seconds > 0 else 0.0
-        plain_rate = len(messages) / plain_seconds if plain_seconds > 0 else 0.0
+        plain_rate = plain_sent / plain_seconds if plain_seconds > 0 else 0.0
         result.update(
             celery_emails_per_s=round(celery_rate, 1),
             smtplib_emails_per_s=round(plain_rate, 1),
@@ -401,17 +460,21 @@ def run(*, database_url, out, redis_url, emails, concurrency, timeout):
             target_celery_worker_rss_mb=200,
             emails_arrived=arrived,
             unexpected=delivery["unexpected"],
+            late_arrivals=late,
+            stalled=stalled,
             links_opening_their_invitation=links_valid,
             invitation_status=status_counts,
             invitations_retried=retried,
+            rounds=rounds,
+            per_round_emails_per_s=per_round,
             sweeps=sweeps,
             claimed=claimed,
-            sweep_seconds=round(swept_at - started, 2),
+            sweep_seconds=round(sweep_seconds, 2),
             celery_seconds=round(celery_seconds, 2),
             smtplib="one connection per message (connect, EHLO, MAIL, RCPT, DATA, QUIT), as email_send does",
             smtplib_seconds=round(plain_seconds, 2),
             smtplib_arrived=plain_arrived,
-            smtplib_one_connection_emails_per_s=round(len(messages) / one_conn_seconds, 1) if one_conn_seconds else None,
+            smtplib_one_connection_emails_per_s=round(arrived / one_conn_seconds, 1) if one_conn_seconds else None,
             smtplib_one_connection_arrived=one_conn_arrived,
             celery_worker_main_peak_rss_mb=main_peak,
             celery_worker_peak_rss_mb_each=sorted(sampler.peaks.values(), reverse=True),
@@ -441,11 +504,12 @@ def main(argv=None):
     parser.add_argument("--redis-url", default=os.environ.get("REDIS_URL") or _procs.DEFAULT_REDIS_URL)
     parser.add_argument("--emails", type=int, default=10_000)
     parser.add_argument("--concurrency", type=int, default=os.cpu_count() or 2, help="Celery prefork processes")
-    parser.add_argument("--timeout", type=int, default=1200, help="seconds to wait for every email")
+    parser.add_argument("--rounds", type=int, default=4, help="Celery/smtplib turns, a block of emails each")
+    parser.add_argument("--timeout", type=int, default=1800, help="seconds to wait for every email, in all")
     args = parser.parse_args(argv)
     r = run(
         database_url=args.database_url, out=args.out, redis_url=args.redis_url, emails=args.emails,
-        concurrency=args.concurrency, timeout=args.timeout,
+        concurrency=args.concurrency, rounds=args.rounds, timeout=args.timeout,
     )
     print(
         f"Celery {r['celery_emails_per_s']} emails/s, smtplib {r['smtplib_emails_per_s']} emails/s, ratio {r['ratio']} "
