@@ -106,7 +106,9 @@ def checkin(request, token):
     if request.method == "POST":
         form = CheckInForm(request.POST, language=language)
         if form.is_valid():
-            checkin = survey.checkin_submit(token=token, scores=form.scores(), comment=form.cleaned_data["comment"])
+            checkin = survey.checkin_submit(
+                token=token, scores=form.scores(), comment=form.cleaned_data["comment"], invitation=invitation
+            )
             if checkin is None:
                 return _gone(request)
             # Post/redirect/get: a reload of the thank-you page must not post again.
