@@ -4,6 +4,7 @@ the state, so a task delivered twice, late or after a crash does no harm (see th
 docstring of alliance/outbox.py)."""
 
 from celery import shared_task
+from django.conf import settings
 
 from . import outbox
 
@@ -15,12 +16,22 @@ SEND_OPTIONS = dict(bind=True, acks_late=True, reject_on_worker_lost=True, max_r
 
 @shared_task(ignore_result=True)
 def dispatch_due_invitations():
-    return len(outbox.invitations_dispatch_due())
+    """Beat runs this once a minute. A full batch means more are due: the sweep queues
+    itself again at once, so a backlog (a morning's sessions, an outage) drains at the
+    workers' speed rather than one batch a minute, while each claim stays one short
+    transaction."""
+    claimed = len(outbox.invitations_dispatch_due())
+    if claimed >= settings.SURVEY_DISPATCH_BATCH:
+        dispatch_due_invitations.delay()
+    return claimed
 
 
 @shared_task(ignore_result=True)
 def send_due_reminders():
-    return len(outbox.invitations_remind_due())
+    claimed = len(outbox.invitations_remind_due())
+    if claimed >= settings.SURVEY_DISPATCH_BATCH:
+        send_due_reminders.delay()
+    return claimed
 
 
 @shared_task(ignore_result=True)

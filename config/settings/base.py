@@ -316,7 +316,8 @@ SURVEY_ATTEMPT_LEASE_SECONDS = CELERY_TASK_TIME_LIMIT + 60
 # A claimed row may wait this long in the queue before a sweep takes it back (the worker
 # holding it died, or the broker lost the message).
 SURVEY_STALE_SENDING_SECONDS = env.int("SURVEY_STALE_SENDING_SECONDS", default=15 * 60)
-SURVEY_DISPATCH_BATCH = 500
+# Rows one sweep claims in one transaction; a full batch queues the next sweep at once.
+SURVEY_DISPATCH_BATCH = env.int("SURVEY_DISPATCH_BATCH", default=500)
 # Unsubscribe links keep working this long after the email was sent.
 SURVEY_UNSUBSCRIBE_DAYS = 90
 # Survey pages, per client IP (django-ratelimit syntax).

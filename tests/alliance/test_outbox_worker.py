@@ -235,3 +235,18 @@ def test_a_worker_killed_mid_batch_loses_nothing(smtp_server, celery_worker):
     # server's acceptance and the commit that marks it sent: at most one per pool
     # process, and exactly the ones the server had but the database did not.
     assert duplicates == unrecorded <= 2
+
+
+def test_one_beat_tick_drains_a_backlog_larger_than_a_batch(smtp_server, celery_worker):
+    """Beat sweeps once a minute; with 7 due and batches of 3, the one tick must still
+    send all 7 (the sweep queues itself again after a full batch), not 3 a minute."""
+    from alliance.tasks import dispatch_due_invitations
+
+    smtp = smtp_server()
+    celery_worker(smtp, env={"SURVEY_DISPATCH_BATCH": "3"})
+    expected = _due_invitations(7)
+    dispatch_due_invitations.delay()  # the one tick, as beat sends it
+    smtp.wait_for_count(7)
+    wait_for(lambda: _status_counts().get("sent") == 7, what="7 sent")
+    lost, duplicates, _ = _tally(smtp, expected)
+    assert (lost, duplicates, len(smtp.received())) == (0, 0, 7)
