@@ -149,19 +149,27 @@ def browser_login(live_server, password):
     """Log a user in through the real login form and the real second-factor step: the
     user gets a confirmed authenticator device if they have none, and the code is
     computed from its key as the phone app would."""
-    from django_otp.plugins.otp_totp.models import TOTPDevice
 
     def login(page, user):
-        device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
-        if device is None:
-            device = TOTPDevice.objects.create(user=user, name="Authenticator app", confirmed=True)
-        page.goto(f"{live_server.url}/accounts/login/")
-        page.get_by_label("Email").fill(user.email)
-        page.get_by_label("Password").fill(password)
-        page.get_by_role("button", name="Log in").click()
-        page.wait_for_url("**/accounts/2fa/verify/**")
-        page.get_by_label("Code").fill(current_totp_code(device))
-        page.get_by_role("button", name="Verify").click()
-        page.wait_for_load_state("networkidle")
+        log_in_with_second_factor(page, live_server.url, user, password)
 
     return login
+
+
+def log_in_with_second_factor(page, base_url, user, password):
+    """The real login form, then the real second-factor step: the user gets a confirmed
+    authenticator device if they have none, and the code is computed from its key as
+    the phone app would."""
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
+    if device is None:
+        device = TOTPDevice.objects.create(user=user, name="Authenticator app", confirmed=True)
+    page.goto(f"{base_url}/accounts/login/")
+    page.get_by_label("Email").fill(user.email)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url("**/accounts/2fa/verify/**")
+    page.get_by_label("Code").fill(current_totp_code(device))
+    page.get_by_role("button", name="Verify").click()
+    page.wait_for_load_state("networkidle")

@@ -23,7 +23,7 @@ from alliance.models import CheckIn, Flag, SurveyInvitation
 from sessions.models import Session
 from tests.alliance.conftest import log_session, send_inline, token_of
 from tests.alliance.flag_helpers import checkin, history, invitation, note, session_on
-from tests.e2e.conftest import AXE_SUMMARY, current_totp_code
+from tests.e2e.conftest import AXE_SUMMARY, current_totp_code, log_in_with_second_factor
 from tests.factories import ClientFactory, SessionFactory
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -166,18 +166,7 @@ def populated_caseload(therapist, jd):
 
 
 def login_as(page, live_server, user, password):
-    """The real login and second factor, checking both pages on the way."""
-    from django_otp.plugins.otp_totp.models import TOTPDevice
-
-    device, _ = TOTPDevice.objects.get_or_create(user=user, confirmed=True, defaults={"name": "Authenticator app"})
-    page.goto(f"{live_server.url}/accounts/login/")
-    page.get_by_label("Email").fill(user.email)
-    page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Log in").click()
-    page.wait_for_url("**/accounts/2fa/verify/**")
-    page.get_by_label("Code").fill(current_totp_code(device))
-    page.get_by_role("button", name="Verify").click()
-    page.wait_for_load_state("networkidle")
+    log_in_with_second_factor(page, live_server.url, user, password)
 
 
 # --- The pages ----------------------------------------------------------------------------------
