@@ -22,7 +22,7 @@ def _score_field(name):
     label, help_text = SCORE_LABELS[name]
     return forms.IntegerField(
         label=f"{label} (0–10)",
-        help_text=f"{help_text} 0 = not at all, 10 = completely.",
+        help_text=help_text,  # the scale (0 = not at all, 10 = completely) is said once, above the four
         required=False,
         min_value=0,
         max_value=10,
