@@ -14,24 +14,24 @@ from . import outbox
 SEND_OPTIONS = dict(bind=True, acks_late=True, reject_on_worker_lost=True, max_retries=None, ignore_result=True)
 
 
+def _sweep_again_if_full(task, claimed):
+    """Beat runs each sweep once a minute. A full batch means more are due: the sweep
+    queues itself again at once, so a backlog (a morning's sessions, an outage) drains
+    at the workers' speed rather than one batch a minute, while each claim stays one
+    short transaction."""
+    if len(claimed) >= settings.SURVEY_DISPATCH_BATCH:
+        task.delay()
+    return len(claimed)
+
+
 @shared_task(ignore_result=True)
 def dispatch_due_invitations():
-    """Beat runs this once a minute. A full batch means more are due: the sweep queues
-    itself again at once, so a backlog (a morning's sessions, an outage) drains at the
-    workers' speed rather than one batch a minute, while each claim stays one short
-    transaction."""
-    claimed = len(outbox.invitations_dispatch_due())
-    if claimed >= settings.SURVEY_DISPATCH_BATCH:
-        dispatch_due_invitations.delay()
-    return claimed
+    return _sweep_again_if_full(dispatch_due_invitations, outbox.invitations_dispatch_due())
 
 
 @shared_task(ignore_result=True)
 def send_due_reminders():
-    claimed = len(outbox.invitations_remind_due())
-    if claimed >= settings.SURVEY_DISPATCH_BATCH:
-        send_due_reminders.delay()
-    return claimed
+    return _sweep_again_if_full(send_due_reminders, outbox.invitations_remind_due())
 
 
 @shared_task(ignore_result=True)
