@@ -15,7 +15,6 @@ from .selectors import caseload_for_therapist, client_for_user, client_record
 PER_PAGE = 25
 
 
-
 @therapist_required
 def caseload(request):
     """The therapist's home: their clients, each with the numbers that say whether the

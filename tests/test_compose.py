@@ -3,6 +3,7 @@ parser: no Docker engine runs here. What a clinic would find out only at `docker
 up` — a service missing, a secret with a silent default, a second beat, a Redis that
 evicts queued tasks, an example .env that does not boot — fails here instead."""
 
+import os
 import re
 import secrets
 import subprocess
@@ -138,7 +139,7 @@ def test_the_web_environment_with_the_filled_example_passes_the_deploy_check():
     web_env = {k: interpolate(str(v), env) for k, v in SERVICES["web"]["environment"].items()}
     assert web_env["DATABASE_URL"] == f"postgres://rapport:{env['POSTGRES_PASSWORD']}@postgres:5432/rapport"
     assert web_env["REDIS_URL"] == "redis://redis:6379/0"
-    process_env = {k: v for k, v in __import__("os").environ.items() if not k.startswith(("DJANGO_", "DATABASE", "REDIS"))}
+    process_env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DATABASE", "REDIS"))}
     process_env.update(env)
     process_env.update(web_env)
     result = subprocess.run(
@@ -174,7 +175,7 @@ def test_the_images_static_files_are_collected_the_way_production_serves_them(tm
     command = [w for w in words if not re.match(r"^[A-Z_]+=", w)]
     assert assignments["DJANGO_SETTINGS_MODULE"] == "config.settings.production"
     assert command == ["python", "manage.py", "collectstatic", "--noinput"]
-    env = {k: v for k, v in __import__("os").environ.items() if not k.startswith(("DJANGO_", "DATABASE", "REDIS"))}
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DATABASE", "REDIS"))}
     env.update(assignments, STATIC_ROOT=str(tmp_path / "static"), DATABASE_URL=f"sqlite:///{tmp_path}/db.sqlite3")
     collected = subprocess.run([sys.executable, *command[1:]], cwd=ROOT, env=env, capture_output=True, text=True, timeout=180)
     assert collected.returncode == 0, collected.stderr
