@@ -48,28 +48,23 @@ def invitation_for_answer(token):
 
 
 @transaction.atomic
-def checkin_submit(*, token, scores, comment="", invitation=None):
+def checkin_submit(*, invitation, token, scores, comment=""):
     """Store the client's answers to the invitation this token opens. Returns the
     CheckIn, or None when the link can no longer be used.
 
     One conditional UPDATE decides: of any number of simultaneous submissions of one
     link, exactly one sees a row count of 1, and only that one writes a check-in.
 
-    `invitation` is what `invitation_for_answer(token)` returned, if the caller has it
-    (the view does): it spares reading the row again. The UPDATE still requires the
-    token to match and the link to be answerable, so a stale or wrong object can only
-    make the submission fail, never answer another invitation."""
+    `invitation` is what `invitation_for_answer(token)` returned to the caller, so the
+    row is not read again. The UPDATE still requires the token to match and the link to
+    be answerable, so a stale or wrong object can only make the submission fail, never
+    answer another invitation."""
     now = timezone.now()
-    if len(token) > MAX_TOKEN_LENGTH:
-        return None
-    rows = SurveyInvitation.objects.filter(_matches(token), _answerable(now))
-    if invitation is not None:
-        rows = rows.filter(id=invitation.id)
-    answered = rows.update(status=Status.ANSWERED, answered_at=now)
+    answered = SurveyInvitation.objects.filter(_matches(token), _answerable(now), id=invitation.id).update(
+        status=Status.ANSWERED, answered_at=now
+    )
     if answered != 1:
         return None
-    if invitation is None:
-        invitation = SurveyInvitation.objects.select_related("client__clinic").get(_matches(token))
     checkin = CheckIn.objects.create(
         session_id=invitation.session_id, client=invitation.client, source=CheckIn.Source.CLIENT,
         comment=comment, submitted_at=now, **scores,
