@@ -8,6 +8,7 @@ for PASSWORD_RESET_TIMEOUT), and the first login enrols the second factor. From 
 admin invites therapists on /clinic/staff/. Nothing secret is typed on a command line.
 """
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
@@ -45,5 +46,9 @@ class Command(BaseCommand):
             problems = "; ".join(f"{field}: {' '.join(msgs)}" for field, msgs in exc.message_dict.items())
             raise CommandError(f"Nothing was created. {problems}") from None
         self.stdout.write(f"Created clinic {clinic.name!r} (id {clinic.pk}) and its clinic admin {admin.email}.")
-        self.stdout.write("Send the admin this single-use link to set a password (then enrol the second factor):")
+        hours = max(1, settings.PASSWORD_RESET_TIMEOUT // 3600)
+        self.stdout.write(
+            f"Send the admin this single-use link to set a password, within {hours} hour{'s' if hours > 1 else ''}"
+            " (then they enrol the second factor; if it expires, set one with `manage.py changepassword <email>`):"
+        )
         self.stdout.write(staff_invite_link(admin))
