@@ -32,7 +32,7 @@ import time
 from datetime import timedelta
 from pathlib import Path
 
-from bench import _procs
+from bench import _fixtures, _procs
 
 STALL = 120  # seconds without a new email before the wait gives up
 SURVEY_LINK = re.compile(rb"/s/([A-Za-z0-9_-]{20,100})/")
@@ -174,38 +174,14 @@ def seed(count):
     time. Returns {address: invitation id}."""
     from django.utils import timezone
 
-    from accounts.models import Clinic, User
     from alliance.invitations import new_token
     from alliance.models import SurveyInvitation
-    from clients.models import Client
     from sessions.models import Session
 
     now = timezone.now()
-    clinic = Clinic.objects.create(name="Bench Clinic")
-    therapist = User.objects.create_user(
-        email="therapist@bench.invalid", password=None, full_name="Bench Therapist", clinic=clinic,
-        role=User.Role.THERAPIST,
-    )
-    people = Client.objects.bulk_create(
-        (
-            Client(
-                clinic=clinic, therapist=therapist, display_name=f"C{i:05d}", email=f"client{i:05d}@bench.invalid",
-                survey_consent=True, language="es" if i % 5 == 0 else "en", modality=Client.Modality.CBT,
-                relationship_approach=Client.Approach.COLLABORATIVE,
-            )
-            for i in range(count)
-        ),
-        batch_size=1000,
-    )
+    therapist, people = _fixtures.clinic_with_clients(count, spanish_every=5)
     sessions = Session.objects.bulk_create(
-        (
-            Session(
-                client=c, therapist=therapist, scheduled_start=now - timedelta(hours=3), duration_minutes=50,
-                attendance=Session.Attendance.ATTENDED, format=Session.Format.IN_PERSON,
-            )
-            for c in people
-        ),
-        batch_size=1000,
+        (_fixtures.attended_session(c, therapist, now - timedelta(hours=3)) for c in people), batch_size=1000
     )
     invitations = SurveyInvitation.objects.bulk_create(
         (

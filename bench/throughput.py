@@ -21,7 +21,7 @@ import time
 from datetime import timedelta
 from pathlib import Path
 
-from bench import _procs
+from bench import _fixtures, _procs
 
 SURVEY_SUCCESS = (302, "/s/thanks/?lang=en")
 MINIMAL_SUCCESS = 204
@@ -38,32 +38,16 @@ def seed(count, *, clients=250, history=3, rng):
     clients. Returns the invitations' tokens in a shuffled order."""
     from django.utils import timezone
 
-    from accounts.models import Clinic, User
     from alliance.invitations import new_token
     from alliance.models import CheckIn, SurveyInvitation
     from bench.views import ensure_table
-    from clients.models import Client
     from sessions.models import Session
 
     now = timezone.now()
-    clinic = Clinic.objects.create(name="Bench Clinic")
-    therapist = User.objects.create_user(
-        email="therapist@bench.invalid", password=None, full_name="Bench Therapist", clinic=clinic,
-        role=User.Role.THERAPIST,
-    )
-    people = Client.objects.bulk_create(
-        Client(
-            clinic=clinic, therapist=therapist, display_name=f"C{i:05d}", email=f"client{i:05d}@bench.invalid",
-            survey_consent=True, modality=Client.Modality.CBT, relationship_approach=Client.Approach.COLLABORATIVE,
-        )
-        for i in range(clients)
-    )
+    therapist, people = _fixtures.clinic_with_clients(clients)
 
     def session(client, start):
-        return Session(
-            client=client, therapist=therapist, scheduled_start=start, duration_minutes=50,
-            attendance=Session.Attendance.ATTENDED, format=Session.Format.IN_PERSON,
-        )
+        return _fixtures.attended_session(client, therapist, start)
 
     # Earlier, answered sessions, so the flag rules read a real history on every POST.
     past = Session.objects.bulk_create(
