@@ -53,31 +53,6 @@ def percentile(values, q):
     return ordered[max(0, math.ceil(q / 100 * len(ordered)) - 1)]
 
 
-def verified_login(client, user):
-    """The session a staff member has after password and second factor (the same few
-    lines as tests.conftest.verified_session_login)."""
-    from django.conf import settings
-    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
-    from django_otp import DEVICE_ID_SESSION_KEY
-    from django_otp.plugins.otp_totp.models import TOTPDevice
-
-    from accounts.middleware import LOGIN_AT_SESSION_KEY
-
-    device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
-    if device is None:
-        device = TOTPDevice.objects.create(user=user, name="Bench authenticator", confirmed=True)
-    engine = __import__(settings.SESSION_ENGINE, fromlist=["SessionStore"])
-    session = engine.SessionStore()
-    session[SESSION_KEY] = user._meta.pk.value_to_string(user)
-    session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
-    session[HASH_SESSION_KEY] = user.get_session_auth_hash()
-    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
-    session[LOGIN_AT_SESSION_KEY] = int(time.time())
-    session.save()
-    client.cookies[settings.SESSION_COOKIE_NAME] = session.session_key
-    return client
-
-
 def page_users(clinic_id=None):
     """The clinic (the seeded one unless given), its first therapist and its admin."""
     from accounts.models import Clinic, User
@@ -95,8 +70,12 @@ class PageProbe:
     def __init__(self, user, url):
         from django.test import Client
 
+        # The seeded staff already have a confirmed TOTP device; this marks it as the
+        # one that verified the session, as the view tests do.
+        from tests.conftest import verified_session_login
+
         self.user, self.url = user, url
-        self.client = verified_login(Client(), user)
+        self.client = verified_session_login(Client(), user)
         self.queries = self.bare = self.excluded = None
 
     def get(self):
