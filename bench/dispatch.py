@@ -137,7 +137,7 @@ class Sink:
         """The messages received so far, and forget them (the count restarts at 0)."""
         return self._ask("take")
 
-    def wait_for(self, n, *, timeout, stall=120):
+    def wait_for(self, n, *, timeout, stall=STALL):
         """Wait until n messages arrived, at most `timeout` seconds, or `stall` seconds
         without a new one. Returns the count."""
         deadline = time.monotonic() + timeout
