@@ -74,12 +74,12 @@ class SurveyInvitation(models.Model):
     client = models.ForeignKey("clients.Client", on_delete=models.CASCADE, related_name="invitations")
     token_hash = models.CharField(max_length=64, unique=True)
     # The reminder carries its own token so that sending it does not kill the first
-    # email's link: either digest opens the check-in (alliance/survey.py).
+    # email's link: either digest opens the check-in (alliance/checkins/services.py).
     reminder_token_hash = models.CharField(max_length=64, unique=True, null=True, blank=True)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.SCHEDULED)
     due_at = models.DateTimeField()
     claimed_at = models.DateTimeField(null=True, blank=True)
-    # The outbox's claim on a row being sent (alliance/outbox.py): the id of the one
+    # The outbox's claim on a row being sent (alliance/checkins/outbox.py): the id of the one
     # Celery task allowed to send it, when an attempt started, and when the claim lapses
     # so that a sweep may take the row back from a worker that died.
     claim_id = models.CharField(max_length=36, blank=True)

@@ -10,7 +10,7 @@ The database named is dropped and created again. The two sides take turns (--rou
 smtplib loop sends that block's bytes; each side's rate is its emails over its summed
 time, so both share the machine's noise.
 
-Fairness: `alliance.emails.email_send` opens one SMTP connection per email (connect,
+Fairness: `alliance.checkins.emails.email_send` opens one SMTP connection per email (connect,
 EHLO, MAIL, RCPT, DATA, QUIT), so the headline `smtplib` loop does the same; a loop
 that reuses one connection for every message is reported beside it for scale.
 The sweep runs in this process, called the way beat's task would run it
@@ -174,7 +174,7 @@ def seed(count):
     time. Returns {address: invitation id}."""
     from django.utils import timezone
 
-    from alliance.invitations import new_token
+    from alliance.checkins.invitations import new_token
     from alliance.models import SurveyInvitation
     from sessions.models import Session
 
@@ -299,7 +299,7 @@ def smtplib_one_connection(port, messages, local_hostname):
 def link_digests(messages):
     """{recipient: sha256 of the survey token in the email's link} for checking that
     each email's link opens its invitation."""
-    from alliance.invitations import token_digest
+    from alliance.checkins.invitations import token_digest
 
     out = {}
     for _, rcpts, data in messages:
@@ -333,7 +333,7 @@ def run(*, database_url, out, redis_url, emails, concurrency, rounds, timeout):
         from django.core.mail.utils import DNS_NAME
 
         from alliance.models import SurveyInvitation
-        from alliance.tasks import dispatch_due_invitations
+        from alliance.checkins.tasks import dispatch_due_invitations
 
         t = time.monotonic()
         by_address = seed(emails)

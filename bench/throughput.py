@@ -38,7 +38,7 @@ def seed(count, *, clients=250, history=3, rng):
     clients. Returns the invitations' tokens in a shuffled order."""
     from django.utils import timezone
 
-    from alliance.invitations import new_token
+    from alliance.checkins.invitations import new_token
     from alliance.models import CheckIn, SurveyInvitation
     from bench.views import ensure_table
     from sessions.models import Session

@@ -28,7 +28,7 @@ def row_count():
         return cursor.fetchone()[0]
 
 
-# No CSRF check, like the survey POST it is compared with (alliance/views/survey.py).
+# No CSRF check, like the survey POST it is compared with (alliance/checkins/views.py).
 @csrf_exempt
 @require_POST
 def minimal(request):

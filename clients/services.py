@@ -5,7 +5,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from alliance.flags import flags_recompute_for_client
-from alliance.invitations import invitation_schedule_for_session
+from alliance.checkins.invitations import invitation_schedule_for_session
 from alliance.models import SurveyInvitation
 from audit.services import audit_record
 from sessions.models import Session

@@ -8,7 +8,10 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
 
 app = Celery("rapport")
 app.config_from_object("django.conf:settings", namespace="CELERY")
-app.autodiscover_tasks()
+# Tasks live beside the capability they serve (alliance/checkins/tasks.py, …), not in
+# each app's top-level tasks.py, so the packages are named here.
+TASK_PACKAGES = ["alliance.checkins"]
+app.autodiscover_tasks(TASK_PACKAGES)
 
 
 @task_prerun.connect

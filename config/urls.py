@@ -15,7 +15,7 @@ urlpatterns = [
     # Flags, needs-attention, clinic dashboards and exports.
     path("", include("alliance.urls")),
     # The client's check-in by email link: no login, token in the path.
-    path("s/", include("alliance.survey_urls")),
+    path("s/", include("alliance.checkins.urls")),
     # Clinic admin: staff, settings (accounts/), data rights (clients/), audit trail.
     path("clinic/", include("accounts.clinic_urls")),
     path("clinic/clients/", include("clients.rights_urls")),
@@ -25,4 +25,4 @@ urlpatterns = [
 
 if getattr(settings, "RAPPORT_DEV_OUTBOX", False):
     # Development only: browse the emails the embedded default writes to var/outbox/.
-    urlpatterns += [path("dev/", include("alliance.dev_urls"))]
+    urlpatterns += [path("dev/", include("alliance.checkins.dev_urls"))]

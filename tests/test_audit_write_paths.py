@@ -10,7 +10,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from alliance.invitations import new_token
+from alliance.checkins.invitations import new_token
 from alliance.models import Flag, SurveyInvitation
 from audit.models import AuditEvent
 from clients.models import Client as ClinicalClient

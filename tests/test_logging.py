@@ -23,7 +23,7 @@ def console():
 
 @pytest.mark.django_db
 def test_a_check_in_link_is_logged_without_its_token(console):
-    # The survey views log their refusals by name (alliance/views/survey.py); a path
+    # The survey views log their refusals by name (alliance/checkins/views.py); a path
     # no survey view matches (a mangled link) is logged by Django itself, with the path.
     assert Client().get(f"/s/{TOKEN}/").status_code == 410
     assert Client().get(f"/s/{TOKEN}/mangled/").status_code == 404

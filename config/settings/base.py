@@ -245,7 +245,7 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 # --- Celery ---------------------------------------------------------------------------
 # With REDIS_URL set, Redis carries the tasks. Without it, kombu's filesystem transport
 # under var/ does, so `make run` needs no server. Tasks carry ids only; the database is
-# the source of truth (see alliance/outbox.py): a message that is lost, duplicated or
+# the source of truth (see alliance/checkins/outbox.py): a message that is lost, duplicated or
 # redelivered can delay an email but never send it twice, because each send first wins
 # a conditional UPDATE on the invitation row.
 
@@ -277,7 +277,7 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_IGNORE_RESULT = True
 # A task is acknowledged only after it ran, and a worker that dies mid-task gives the
 # message back, so a crash delays an email rather than losing it. The outbox's claim
-# (alliance/outbox.py) makes the redelivered run harmless.
+# (alliance/checkins/outbox.py) makes the redelivered run harmless.
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
@@ -304,7 +304,7 @@ CELERY_BEAT_SCHEDULE = {
 
 # --- Survey outbox ----------------------------------------------------------------------
 # Timing of the check-in emails' delivery (the clinic sets when they are due; these set
-# how the outbox copes with failures). See alliance/outbox.py.
+# how the outbox copes with failures). See alliance/checkins/outbox.py.
 
 # SMTP failures retry after base * 2**attempts seconds, capped; attempts are capped per
 # clinic (Clinic.max_send_attempts).

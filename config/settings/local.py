@@ -4,5 +4,5 @@ from .base import *  # noqa: F401,F403
 from .base import env
 
 DEBUG = env.bool("DEBUG", default=True)
-# The development outbox page (alliance/views/outbox.py) lists var/outbox/ emails.
+# The development outbox page (alliance/checkins/dev_views.py) lists var/outbox/ emails.
 RAPPORT_DEV_OUTBOX = True

@@ -7,7 +7,7 @@ email really crossed SMTP."""
 import pytest
 from django.db import connection, transaction
 
-from alliance.invitations import invitation_schedule_for_session
+from alliance.checkins.invitations import invitation_schedule_for_session
 from tests.factories import SessionFactory
 from tests.services import (  # noqa: F401 - fixtures and helpers the tests here use
     DEADLINE,
@@ -39,7 +39,7 @@ def log_session(**kwargs):
 def send_inline(invitation):
     """Claim and send one invitation in this process (the test settings' locmem email
     backend keeps the email in django.core.mail.outbox). Returns the Outcome."""
-    from alliance import outbox
+    from alliance.checkins import outbox
 
     claimed = outbox.invitations_dispatch_due()
     assert invitation.id in claimed

@@ -64,7 +64,7 @@ def test_sink_keeps_every_message_it_accepts_and_resets():
         messages = sink.dump()
         assert [rcpts for _, rcpts, _ in messages] == [["a@x.invalid"], ["b@x.invalid"]]
         digests = link_digests(messages)
-        from alliance.invitations import token_digest
+        from alliance.checkins.invitations import token_digest
 
         assert digests["a@x.invalid"] == token_digest("AbCdEfGhIjKlMnOpQrStUvWxYz_0123456789-abcd")
         sink.reset()

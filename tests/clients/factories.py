@@ -5,7 +5,7 @@ from datetime import timedelta
 import factory
 from django.utils import timezone
 
-from alliance.invitations import new_token
+from alliance.checkins.invitations import new_token
 from alliance.models import Flag, SurveyInvitation
 from tests.factories import SessionFactory
 

@@ -149,7 +149,7 @@ def test_the_three_journeys(new_page, phone, shot, live_server, browser_login, s
     # --- 2. The survey email reaches the client, who answers on a phone ------------------
     # What beat does every minute: send the sweep task to the queue. The worker runs the
     # sweep, which claims the due invitation and queues its sending, on the worker too.
-    from alliance.tasks import dispatch_due_invitations
+    from alliance.checkins.tasks import dispatch_due_invitations
 
     dispatch_due_invitations.delay()
     [email] = smtp.wait_for_count(1)

@@ -22,7 +22,7 @@ from django.urls import reverse
 from django.utils import timezone
 from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
 
-from alliance.invitations import new_token
+from alliance.checkins.invitations import new_token
 from alliance.models import SurveyInvitation
 from tests.factories import SessionFactory
 from tests.security.world import build_world, login_client
@@ -156,7 +156,7 @@ FORMS = {
     "clients.rights_views.EraseForm": Target("carol", lambda w: reverse("client_erase", args=[w.clients["bob"].pk])),
     "sessions.forms.SessionForm": Target("alice", lambda w: reverse("session_new", args=[w.clients["alice"].pk]), prepare=_session_token),
     "alliance.flag_forms.FlagAcknowledgeForm": Target("alice", lambda w: reverse("flag_acknowledge", args=[w.objects["flag"][0].value])),
-    "alliance.forms.CheckInForm": Target("anonymous", lambda w: reverse("survey_checkin", args=[_fresh_survey(w)]), make_form=_form("alliance.forms.CheckInForm")),
+    "alliance.checkins.forms.CheckInForm": Target("anonymous", lambda w: reverse("survey_checkin", args=[_fresh_survey(w)]), make_form=_form("alliance.checkins.forms.CheckInForm")),
     "alliance.dashboard_forms.DashboardFilterForm": Target("carol", lambda w: reverse("clinic_dashboard"), method="GET"),
     "audit.forms.AuditFilterForm": Target("carol", lambda w: reverse("audit_list"), method="GET"),
 }

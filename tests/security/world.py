@@ -13,7 +13,7 @@ from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from alliance.invitations import new_token
+from alliance.checkins.invitations import new_token
 from alliance.models import Flag, SurveyInvitation
 from sessions.models import SessionNote
 from tests.factories import CheckInFactory, ClientFactory, ClinicFactory, SessionFactory, UserFactory

@@ -7,7 +7,7 @@ import pytest
 from django.core import mail
 from django.utils import timezone
 
-from alliance import outbox
+from alliance.checkins import outbox
 from alliance.models import SurveyInvitation
 from audit.models import AuditEvent
 from clients.models import Client
@@ -111,7 +111,7 @@ def test_no_email_goes_to_a_client_who_opted_out_after_it_was_claimed(alice_clie
 
 def test_no_reminder_goes_to_a_client_who_opted_out(sent_invitation):
     invitation, token = sent_invitation
-    from alliance import survey
+    from alliance.checkins import services as survey
 
     survey.client_opt_out(client=invitation.client)
     SurveyInvitation.objects.filter(pk=invitation.pk).update(sent_at=timezone.now() - timedelta(hours=49))

@@ -6,7 +6,7 @@ import pytest
 from django.core import mail
 from django.utils import timezone
 
-from alliance import outbox
+from alliance.checkins import outbox
 from alliance.models import SurveyInvitation
 from audit.models import AuditEvent
 from tests.alliance.conftest import send_inline, token_of

@@ -1,7 +1,7 @@
 """Celery tasks of the survey outbox. Thin on purpose: load by id, call the service in
-alliance/outbox.py, retry when it says so. Arguments are ids only; the database holds
+alliance/checkins/outbox.py, retry when it says so. Arguments are ids only; the database holds
 the state, so a task delivered twice, late or after a crash does no harm (see the
-docstring of alliance/outbox.py)."""
+docstring of alliance/checkins/outbox.py)."""
 
 from celery import shared_task
 from django.conf import settings
@@ -24,22 +24,25 @@ def _sweep_again_if_full(task, claimed):
     return len(claimed)
 
 
-@shared_task(ignore_result=True)
+# Each task keeps the name it had before the check-in code moved into this package
+# (Celery names tasks after their module by default), so beat schedules and messages
+# queued by an older release still find them.
+@shared_task(name="alliance.tasks.dispatch_due_invitations", ignore_result=True)
 def dispatch_due_invitations():
     return _sweep_again_if_full(dispatch_due_invitations, outbox.invitations_dispatch_due())
 
 
-@shared_task(ignore_result=True)
+@shared_task(name="alliance.tasks.send_due_reminders", ignore_result=True)
 def send_due_reminders():
     return _sweep_again_if_full(send_due_reminders, outbox.invitations_remind_due())
 
 
-@shared_task(ignore_result=True)
+@shared_task(name="alliance.tasks.expire_invitations", ignore_result=True)
 def expire_invitations():
     return outbox.invitations_expire()
 
 
-@shared_task(**SEND_OPTIONS)
+@shared_task(name=outbox.SEND_INVITATION_TASK, **SEND_OPTIONS)
 def send_invitation(self, invitation_id):
     # The task id is the claim the sweep wrote on the row; retries keep it.
     outcome = outbox.invitation_send(invitation_id=invitation_id, claim_id=self.request.id)
@@ -48,7 +51,7 @@ def send_invitation(self, invitation_id):
     return outcome.result
 
 
-@shared_task(**SEND_OPTIONS)
+@shared_task(name=outbox.SEND_REMINDER_TASK, **SEND_OPTIONS)
 def send_reminder(self, invitation_id):
     outcome = outbox.invitation_send_reminder(invitation_id=invitation_id, retries=self.request.retries)
     if outcome.retry_in is not None:

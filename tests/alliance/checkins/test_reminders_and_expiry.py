@@ -7,7 +7,7 @@ import pytest
 from django.core import mail
 from django.utils import timezone
 
-from alliance import outbox
+from alliance.checkins import outbox
 from alliance.models import CheckIn, Flag, SurveyInvitation
 from audit.models import AuditEvent
 from tests.alliance.conftest import log_session, send_inline, token_of

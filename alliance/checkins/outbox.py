@@ -39,6 +39,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 
+from celery import current_app
 from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import F, Q
@@ -49,9 +50,9 @@ from accounts.models import Clinic
 from audit.services import audit_record
 
 from .emails import email_send
-from .flags import flags_recompute_for_client
+from alliance.flags import flags_recompute_for_client
 from .invitations import new_token
-from .models import SurveyInvitation
+from alliance.models import SurveyInvitation
 
 log = logging.getLogger(__name__)
 Status = SurveyInvitation.Status
@@ -131,12 +132,20 @@ def retry_delay(attempts):
     return min(settings.SURVEY_RETRY_BASE_SECONDS * 2**attempts, settings.SURVEY_RETRY_MAX_SECONDS)
 
 
-def _enqueue(task, ids_and_claims):
+# The send tasks (alliance/checkins/tasks.py) by name. The outbox queues them by name
+# rather than importing the task module, which imports this one: tasks sit on top of
+# the services they call. The names are those the tasks had before the check-in code
+# got its own package, so messages already queued by an older release still run.
+SEND_INVITATION_TASK = "alliance.tasks.send_invitation"
+SEND_REMINDER_TASK = "alliance.tasks.send_reminder"
+
+
+def _enqueue(task_name, ids_and_claims):
     """Queue one task per claimed row. A broker hiccup here loses nothing: the row stays
     claimed until its lease runs out and the next sweep claims it again."""
     for invitation_id, claim_id in ids_and_claims:
         try:
-            task.apply_async(args=[invitation_id], task_id=claim_id)
+            current_app.send_task(task_name, args=[invitation_id], task_id=claim_id)
         except Exception:  # noqa: BLE001 - see the docstring
             log.exception("outbox.enqueue_failed invitation=%s", invitation_id)
 
@@ -151,8 +160,6 @@ def _claimable(now):
 def invitations_dispatch_due(*, now=None, limit=None):
     """Claim the invitations that are due, and those whose claim lapsed, and queue a
     send task for each once the claim is committed. Returns the claimed ids."""
-    from .tasks import send_invitation
-
     now = now or timezone.now()
     limit = limit or settings.SURVEY_DISPATCH_BATCH
     lease_until = now + timedelta(seconds=settings.SURVEY_STALE_SENDING_SECONDS)
@@ -176,7 +183,7 @@ def invitations_dispatch_due(*, now=None, limit=None):
             )
             if won:
                 claimed.append((invitation_id, claim_id))
-        transaction.on_commit(lambda: _enqueue(send_invitation, claimed))
+        transaction.on_commit(lambda: _enqueue(SEND_INVITATION_TASK, claimed))
     if claimed:
         log.info("outbox.claimed count=%s", len(claimed))
     return [invitation_id for invitation_id, _ in claimed]
@@ -295,8 +302,6 @@ def invitations_remind_due(*, now=None):
     Setting `reminded_at` is the claim, so a reminder is sent at most once: a crash
     mid-send loses that reminder rather than sending two. A lost reminder costs little;
     a second one is noise in someone's inbox."""
-    from .tasks import send_reminder
-
     now = now or timezone.now()
     claimed = []
     with transaction.atomic():
@@ -312,7 +317,7 @@ def invitations_remind_due(*, now=None):
                 ).update(reminded_at=now)
                 if won:
                     claimed.append((invitation_id, None))
-        transaction.on_commit(lambda: _enqueue(send_reminder, claimed))
+        transaction.on_commit(lambda: _enqueue(SEND_REMINDER_TASK, claimed))
     return [invitation_id for invitation_id, _ in claimed]
 
 

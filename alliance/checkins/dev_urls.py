@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from alliance.views import outbox
+from . import dev_views as outbox
 
 urlpatterns = [
     path("outbox/", outbox.dev_outbox, name="dev_outbox"),

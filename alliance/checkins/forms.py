@@ -1,11 +1,11 @@
 """The client's check-in form: four dimensions on 0–10 and an optional comment.
 
-Error messages come from the client's language (alliance/survey_text.py), so the form
+Error messages come from the client's language (alliance/checkins/text.py), so the form
 is built with the language it is answered in."""
 
 from django import forms
 
-from .survey_text import DIMENSIONS, text_for
+from .text import DIMENSIONS, text_for
 
 SCALE = [(str(n), str(n)) for n in range(11)]
 COMMENT_MAX = 2000

@@ -35,7 +35,7 @@ def email_send(name, *, to, context, language, tz=None, headers=None, sender_nam
 
     `on_accepted` runs as soon as the server has accepted the message, before the
     connection is closed, so that the caller can record the send without waiting for
-    QUIT's round trip (alliance/outbox.py: the shorter that gap, the smaller the chance a
+    QUIT's round trip (alliance/checkins/outbox.py: the shorter that gap, the smaller the chance a
     crash in it sends the email twice). Closing swallows errors for the same reason:
     once the message is accepted, a failing QUIT must not make it look unsent."""
     subject, text, html = email_render(name, context, language=language, tz=tz)

@@ -11,7 +11,7 @@ from datetime import timedelta
 
 from django.utils import timezone
 
-from .models import SurveyInvitation
+from alliance.models import SurveyInvitation
 
 TOKEN_BYTES = 32  # 256 random bits; the issue asks for at least 128.
 
@@ -35,7 +35,7 @@ def invitation_schedule_for_session(*, session):
     expired gets none either: asking about a session weeks ago helps nobody.
 
     The stored digest starts as the digest of a token nobody knows: the real token is
-    minted by the sender at send time (alliance/outbox.py), because only its digest may
+    minted by the sender at send time (alliance/checkins/outbox.py), because only its digest may
     be stored and the email needs the token itself.
     """
     client = session.client

@@ -79,7 +79,7 @@ def test_it_keeps_tokens_out_of_the_request_log(client, sent_invitation):
     lines = []
     handler = logging.Handler(level=logging.DEBUG)
     handler.emit = lambda record: lines.append(record.getMessage())
-    loggers = [logging.getLogger(name) for name in ("django.request", "alliance.views.survey")]
+    loggers = [logging.getLogger(name) for name in ("django.request", "alliance.checkins.views")]
     for logger in loggers:
         logger.addHandler(handler)
     try:

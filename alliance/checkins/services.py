@@ -16,9 +16,9 @@ from django.utils import timezone
 from audit.services import audit_record
 from clients.models import Client
 
-from .flags import flags_recompute_for_client
+from alliance.flags import flags_recompute_for_client
 from .invitations import token_digest
-from .models import CheckIn, SurveyInvitation
+from alliance.models import CheckIn, SurveyInvitation
 
 Status = SurveyInvitation.Status
 # secrets.token_urlsafe(32) is 43 characters; anything much longer is not ours, and

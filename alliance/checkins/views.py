@@ -18,10 +18,11 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 from django_ratelimit.decorators import ratelimit
 
-from alliance import outbox, survey
-from alliance.forms import COMMENT_MAX, CheckInForm
 from alliance.models import SurveyInvitation
-from alliance.survey_text import TEXT, text_for
+
+from . import outbox, services
+from .forms import COMMENT_MAX, CheckInForm
+from .text import TEXT, text_for
 
 GONE_STATUS = 410
 log = logging.getLogger(__name__)
@@ -99,14 +100,14 @@ def _page(request, template, invitation, context=None, status=200):
 @require_http_methods(["GET", "POST"])
 def checkin(request, token):
     """GET shows the form and changes nothing; POST stores the answers once."""
-    invitation = survey.invitation_for_answer(token)
+    invitation = services.invitation_for_answer(token)
     if invitation is None:
         return _gone(request)
     language = invitation.client.language
     if request.method == "POST":
         form = CheckInForm(request.POST, language=language)
         if form.is_valid():
-            checkin = survey.checkin_submit(
+            checkin = services.checkin_submit(
                 token=token, scores=form.scores(), comment=form.cleaned_data["comment"], invitation=invitation
             )
             if checkin is None:
@@ -141,13 +142,13 @@ def thanks(request):
 def unsubscribe(request, token):
     """GET asks for confirmation and changes nothing; POST (the button, or a mail
     client's one-click) stops all check-in emails to this client."""
-    invitation = survey.invitation_for_unsubscribe(token)
+    invitation = services.invitation_for_unsubscribe(token)
     if invitation is None:
         return _gone(request)
     t = text_for(invitation.client.language)
     clinic_name = invitation.client.clinic.name
     if request.method == "POST":
-        survey.client_opt_out(client=invitation.client)
+        services.client_opt_out(client=invitation.client)
         body = t["unsubscribed_body"].format(clinic=clinic_name)
         return _page(request, "survey/unsubscribed.html", invitation, {"body": body})
     body = t["unsubscribe_body"].format(clinic=clinic_name)

@@ -12,7 +12,8 @@ from django.db import close_old_connections, connection, transaction
 from django.test import Client as BrowserClient
 from django.utils import timezone
 
-from alliance import outbox, survey
+from alliance.checkins import outbox
+from alliance.checkins import services as survey
 from alliance.models import CheckIn, SurveyInvitation
 from clients.models import Client
 from sessions.models import Session
@@ -145,7 +146,7 @@ def _due_invitations(n):
     sessions = Session.objects.bulk_create(
         [Session(client=c, therapist=therapist, scheduled_start=start) for c in clients]
     )
-    from alliance.invitations import new_token
+    from alliance.checkins.invitations import new_token
 
     SurveyInvitation.objects.bulk_create(
         [SurveyInvitation(session=s, client=s.client, token_hash=new_token()[1], due_at=timezone.now()) for s in sessions]
@@ -213,7 +214,7 @@ def test_a_worker_killed_mid_batch_loses_nothing(smtp_server, celery_worker):
     at_kill = len(smtp.received())
     counts_at_kill = _status_counts()
     # Emails the server had accepted but whose "sent" the dead worker never committed:
-    # the only ones that can go twice (see alliance/outbox.py).
+    # the only ones that can go twice (see alliance/checkins/outbox.py).
     unrecorded = at_kill - counts_at_kill.get("sent", 0)
     celery_worker(smtp, name="phoenix")
 
@@ -240,7 +241,7 @@ def test_a_worker_killed_mid_batch_loses_nothing(smtp_server, celery_worker):
 def test_one_beat_tick_drains_a_backlog_larger_than_a_batch(smtp_server, celery_worker):
     """Beat sweeps once a minute; with 7 due and batches of 3, the one tick must still
     send all 7 (the sweep queues itself again after a full batch), not 3 a minute."""
-    from alliance.tasks import dispatch_due_invitations
+    from alliance.checkins.tasks import dispatch_due_invitations
 
     smtp = smtp_server()
     celery_worker(smtp, env={"SURVEY_DISPATCH_BATCH": "3"})

@@ -7,7 +7,7 @@ import pytest
 from django.db import transaction
 from django.utils import timezone
 
-from alliance.invitations import invitation_schedule_for_session
+from alliance.checkins.invitations import invitation_schedule_for_session
 from alliance.models import SurveyInvitation
 from tests.alliance.conftest import log_session
 from tests.factories import ClientFactory

@@ -7,7 +7,7 @@ import pytest
 from django.core import mail
 from django.utils import timezone
 
-from alliance import outbox
+from alliance.checkins import outbox
 from alliance.models import SurveyInvitation
 from tests.alliance.conftest import log_session
 
