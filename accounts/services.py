@@ -127,7 +127,7 @@ def clients_reassign(*, from_therapist, to_therapist, by, client_ids=None, reque
 
 
 def _recompute_clinic_flags(clinic_id):
-    from alliance.flags import flags_recompute_for_client
+    from alliance.flags.rules import flags_recompute_for_client
     from clients.models import Client
 
     for client in Client.objects.filter(clinic_id=clinic_id).order_by("id").iterator():

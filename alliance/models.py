@@ -110,7 +110,7 @@ class SurveyInvitation(models.Model):
 
 class Flag(models.Model):
     """An alert that a relationship needs attention. Raised and cleared by
-    alliance.flags.recompute_flags; acknowledged by the therapist with a response."""
+    alliance.flags.rules.flags_recompute_for_client; acknowledged by the therapist with a response."""
 
     class Kind(models.TextChoices):
         LOW_ALLIANCE = "low_alliance", "Low alliance"

@@ -1,11 +1,8 @@
 from django.urls import path
 
-from .views import dashboard, exports, flags
+from .views import dashboard, exports
 
 urlpatterns = [
-    # Therapists: act on flags, see what needs attention across the caseload.
-    path("flags/<int:pk>/acknowledge/", flags.flag_acknowledge_view, name="flag_acknowledge"),
-    path("attention/", flags.needs_attention, name="needs_attention"),
     # Clinic admins: dashboards and their CSV exports (staff and settings are in accounts).
     path("clinic/dashboard/", dashboard.clinic_dashboard, name="clinic_dashboard"),
     path("clinic/dashboard/export/<slug:table>.csv", exports.dashboard_export, name="dashboard_export"),

@@ -15,8 +15,8 @@ state (answered ~78 %, expired, failed ~2 %; the newest may still be "sent") and
 answered, the client's check-in. One attended session in ten has a note, encrypted the
 app's way (sessions.notes.encrypt). Flags, their whole history (raised, acknowledged by
 the therapist with a response, resolved) included, are computed in SQL from that data by
-the rules of alliance.flags with the clinic's default thresholds — see `FLAGS_SQL`;
-`verify_flags_sample` runs the app's own `alliance.flags.evaluate` on a sample of
+the rules of alliance.flags.rules with the clinic's default thresholds — see `FLAGS_SQL`;
+`verify_flags_sample` runs the app's own `alliance.flags.rules.evaluate` on a sample of
 clients and compares.
 
 Every row is a function of its position (client i, session j), through PostgreSQL's
@@ -215,13 +215,13 @@ FROM (
 ) AS x ORDER BY k
 """
 
-# Flags, the way alliance.flags would have raised and cleared them as the data arrived.
+# Flags, the way alliance.flags.rules would have raised and cleared them as the data arrived.
 # Each rule is a condition evaluated at every event of its own sequence (a client
 # check-in, a logged session, an invitation that was answered or expired); a run of
 # events where it holds is one flag: raised at the first, carrying the finding (session,
 # detail) of the last, resolved at the first event where it no longer holds, or at
 # discharge (which clears every flag), or still open. The open flags are then exactly
-# what alliance.flags.evaluate finds today. Acknowledgements fall after the last event
+# what alliance.flags.rules.evaluate finds today. Acknowledgements fall after the last event
 # of their run, so no acknowledged session-bound flag ever saw a "new occurrence" (which
 # the app would turn into a second flag). Default thresholds only: `DEFAULTS` below,
 # checked against the Clinic model.
@@ -460,11 +460,11 @@ def seed_data(size, *, now=None, log=print):
 
 
 def verify_flags_sample(clinic_id, n=200, now=None):
-    """Run the app's own rule evaluation (alliance.flags.evaluate, read-only) on up to
+    """Run the app's own rule evaluation (alliance.flags.rules.evaluate, read-only) on up to
     n active clients spread across the clinic, and compare its findings with the open
     flags the seed stored. Returns (clients checked, list of mismatches)."""
     from accounts.models import Clinic
-    from alliance.flags import evaluate
+    from alliance.flags.rules import evaluate
     from alliance.models import Flag
     from clients.models import Client
 
@@ -567,7 +567,7 @@ def seed(size, *, reseed=False, log=print):
 
     t = time.perf_counter()
     checked, mismatches = verify_flags_sample(result["clinic_id"])
-    log(f"  flags checked against alliance.flags.evaluate for {checked} clients: "
+    log(f"  flags checked against alliance.flags.rules.evaluate for {checked} clients: "
         f"{len(mismatches)} mismatches ({time.perf_counter() - t:.1f} s)")
     for m in mismatches[:5]:
         log(f"    {m}")

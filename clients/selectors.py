@@ -6,7 +6,7 @@ from django.utils import timezone
 from django.utils.formats import date_format
 
 from alliance.models import SCORE_FIELDS, CheckIn, Flag, SurveyInvitation
-from alliance.selectors import flags_for_client_page
+from alliance.flags.selectors import flags_for_client_page
 from sessions.models import Session
 
 from .models import Client

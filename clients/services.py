@@ -4,7 +4,7 @@ holds field names only, never values."""
 from django.db import transaction
 from django.utils import timezone
 
-from alliance.flags import flags_recompute_for_client
+from alliance.flags.rules import flags_recompute_for_client
 from alliance.checkins.invitations import invitation_schedule_for_session
 from alliance.models import SurveyInvitation
 from audit.services import audit_record
@@ -55,7 +55,7 @@ def client_discharge(*, client, by, request=None):
     client.status, client.discharged_at = Client.Status.DISCHARGED, timezone.now()
     client.save(update_fields=["status", "discharged_at", "updated_at"])
     _reschedule_pending_invitations(client)
-    # A discharged client's flags clear (alliance.flags), so caseload counts and the
+    # A discharged client's flags clear (alliance.flags.rules), so caseload counts and the
     # flags-resolved chart date them at the discharge, not at some later recompute.
     flags_recompute_for_client(client=client)
     audit_record(action="client.discharge", actor=by, obj=client, request=request)

@@ -12,7 +12,9 @@ urlpatterns = [
     # Therapists' caseload and client records (clients/), sessions and notes (sessions/).
     path("", include("clients.urls")),
     path("sessions/", include("sessions.urls")),
-    # Flags, needs-attention, clinic dashboards and exports.
+    # Flags and the needs-attention list (alliance/flags/).
+    path("", include("alliance.flags.urls")),
+    # Clinic dashboards and exports.
     path("", include("alliance.urls")),
     # The client's check-in by email link: no login, token in the path.
     path("s/", include("alliance.checkins.urls")),

@@ -6,7 +6,7 @@ A rolled-back session leaves nothing behind: no invitation, no flag, no audit ro
 
 from django.db import transaction
 
-from alliance.flags import flags_recompute_for_client
+from alliance.flags.rules import flags_recompute_for_client
 from alliance.checkins.invitations import invitation_schedule_for_session
 from alliance.models import SCORE_FIELDS, CheckIn
 from audit.services import audit_record

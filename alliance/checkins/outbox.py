@@ -50,7 +50,7 @@ from accounts.models import Clinic
 from audit.services import audit_record
 
 from .emails import email_send
-from alliance.flags import flags_recompute_for_client
+from alliance.flags.rules import flags_recompute_for_client
 from .invitations import new_token
 from alliance.models import SurveyInvitation
 

@@ -16,7 +16,7 @@ from django.utils import timezone
 from audit.services import audit_record
 from clients.models import Client
 
-from alliance.flags import flags_recompute_for_client
+from alliance.flags.rules import flags_recompute_for_client
 from .invitations import token_digest
 from alliance.models import CheckIn, SurveyInvitation
 

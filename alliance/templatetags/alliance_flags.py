@@ -1,7 +1,7 @@
 from django import template
 
 from alliance.models import Flag
-from alliance.selectors import flags_for_client_page
+from alliance.flags.selectors import flags_for_client_page
 
 register = template.Library()
 
@@ -15,5 +15,5 @@ def flag_responses():
 @register.simple_tag
 def client_flags(client):
     """Flags with repair tracking for a client page whose view did not load them
-    (two queries; see alliance.selectors.flags_for_client_page)."""
+    (two queries; see alliance.flags.selectors.flags_for_client_page)."""
     return flags_for_client_page(client)

@@ -6,7 +6,7 @@ from django.urls import reverse
 from accounts.models import Clinic
 from alliance.models import Flag
 from audit.models import AuditEvent
-from tests.alliance.flag_helpers import history
+from tests.alliance.history import history
 
 pytestmark = pytest.mark.django_db
 
@@ -65,7 +65,7 @@ def test_it_refuses_more_missed_sessions_than_the_window(client, login, carol, c
 def test_it_applies_new_thresholds_to_existing_flags_at_once(
     client, login, carol, clinic, alice_client, django_capture_on_commit_callbacks
 ):
-    from alliance.flags import flags_recompute_for_client
+    from alliance.flags.rules import flags_recompute_for_client
 
     history(alice_client, [34])
     flags_recompute_for_client(client=alice_client)

@@ -12,7 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from alliance.models import CheckIn, Flag, SurveyInvitation
-from tests.alliance.flag_helpers import checkin, invitation, note, session_on
+from tests.alliance.history import checkin, invitation, note, session_on
 from tests.factories import ClientFactory, UserFactory
 
 pytestmark = pytest.mark.django_db

@@ -12,7 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import User
-from alliance.flags import flags_recompute_for_client
+from alliance.flags.rules import flags_recompute_for_client
 from alliance.models import CheckIn, Flag, SurveyInvitation
 from bench import pages
 from bench.seed import NOTE_TEXTS, Size, seed_data
@@ -85,7 +85,7 @@ def test_seeded_rows_hang_together(seeded):
 
 def test_seeded_flags_are_what_the_app_computes(seeded):
     """Recomputing every client's flags the app's way changes nothing: the open flags,
-    their sessions and details are exactly what alliance.flags finds now."""
+    their sessions and details are exactly what alliance.flags.rules finds now."""
     clients = list(Client.objects.filter(clinic_id=seeded["clinic_id"]))
     open_before = set(Flag.objects.filter(resolved_at__isnull=True).values_list("id", "kind", "session_id", "detail"))
     for client in clients:

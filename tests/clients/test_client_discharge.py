@@ -48,7 +48,7 @@ def test_it_refuses_the_clinic_admin(client, login, carol, alice_client):
 
 
 def test_it_clears_the_clients_open_flags_at_discharge(client, login, alice, alice_client):
-    from alliance.flags import flags_recompute_for_client
+    from alliance.flags.rules import flags_recompute_for_client
     from alliance.models import Flag
     from tests.factories import CheckInFactory
 

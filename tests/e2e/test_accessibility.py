@@ -18,11 +18,11 @@ import pytest
 from django.core import mail
 from django.utils import timezone
 
-from alliance.flags import flags_recompute_for_client
+from alliance.flags.rules import flags_recompute_for_client
 from alliance.models import CheckIn, Flag, SurveyInvitation
 from sessions.models import Session
 from tests.alliance.conftest import log_session, send_inline, token_of
-from tests.alliance.flag_helpers import checkin, history, invitation, note, session_on
+from tests.alliance.history import checkin, history, invitation, note, session_on
 from tests.e2e.conftest import AXE_SUMMARY, current_totp_code, log_in_with_second_factor
 from tests.factories import ClientFactory, SessionFactory
 

@@ -155,7 +155,7 @@ FORMS = {
     "clients.forms.CaseloadFilterForm": Target("alice", lambda w: reverse("caseload"), method="GET"),
     "clients.rights_views.EraseForm": Target("carol", lambda w: reverse("client_erase", args=[w.clients["bob"].pk])),
     "sessions.forms.SessionForm": Target("alice", lambda w: reverse("session_new", args=[w.clients["alice"].pk]), prepare=_session_token),
-    "alliance.flag_forms.FlagAcknowledgeForm": Target("alice", lambda w: reverse("flag_acknowledge", args=[w.objects["flag"][0].value])),
+    "alliance.flags.forms.FlagAcknowledgeForm": Target("alice", lambda w: reverse("flag_acknowledge", args=[w.objects["flag"][0].value])),
     "alliance.checkins.forms.CheckInForm": Target("anonymous", lambda w: reverse("survey_checkin", args=[_fresh_survey(w)]), make_form=_form("alliance.checkins.forms.CheckInForm")),
     "alliance.dashboard_forms.DashboardFilterForm": Target("carol", lambda w: reverse("clinic_dashboard"), method="GET"),
     "audit.forms.AuditFilterForm": Target("carol", lambda w: reverse("audit_list"), method="GET"),

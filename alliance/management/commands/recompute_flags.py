@@ -7,7 +7,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from accounts.models import Clinic
-from alliance.flags import flags_recompute_for_client
+from alliance.flags.rules import flags_recompute_for_client
 from clients.models import Client
 
 

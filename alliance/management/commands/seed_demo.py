@@ -3,7 +3,7 @@ nothing changes. Deterministic: a fixed random seed gives the same histories eac
 
 Every kind of flag appears at least once: each storyline is built so its rule fires at
 the end of the history (see STORIES), and flags are computed by the real rules
-(alliance.flags) once each history is written. Two storylines also have a flag raised
+(alliance.flags.rules) once each history is written. Two storylines also have a flag raised
 six weeks ago that the therapist acknowledged, so repair tracking has something to
 show: "repair" clients recovered, "low" clients have not.
 """
@@ -18,8 +18,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import Clinic, User
-from alliance.flag_services import flag_acknowledge
-from alliance.flags import flags_recompute_for_client
+from alliance.flags.services import flag_acknowledge
+from alliance.flags.rules import flags_recompute_for_client
 from alliance.models import CheckIn, Flag, SurveyInvitation
 from clients.models import Client
 from sessions.models import Session, SessionNote

@@ -4,7 +4,7 @@ import pytest
 from django.core.management import call_command
 
 from alliance.models import Flag
-from alliance.selectors import flags_for_client_page
+from alliance.flags.selectors import flags_for_client_page
 
 pytestmark = [pytest.mark.django_db, pytest.mark.slow]
 

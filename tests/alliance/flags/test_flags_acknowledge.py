@@ -12,11 +12,11 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from alliance.flags import flags_recompute_for_client
+from alliance.flags.rules import flags_recompute_for_client
 from alliance.models import Flag
-from alliance.selectors import flags_for_client_page
+from alliance.flags.selectors import flags_for_client_page
 from audit.models import AuditEvent
-from tests.alliance.flag_helpers import checkin, history, session_on
+from tests.alliance.history import checkin, history, session_on
 from tests.factories import ClientFactory
 
 pytestmark = pytest.mark.django_db

@@ -9,10 +9,10 @@ from django.views.decorators.http import require_POST
 
 from accounts.access import therapist_required
 
-from ..flag_forms import FlagAcknowledgeForm
-from ..flag_services import flag_acknowledge
-from ..models import Flag
-from ..selectors import flags_needing_attention
+from .forms import FlagAcknowledgeForm
+from .services import flag_acknowledge
+from alliance.models import Flag
+from .selectors import flags_needing_attention
 
 
 def _flag_for_therapist(user, pk):

@@ -4,10 +4,10 @@ test says otherwise."""
 import pytest
 from django.utils import timezone
 
-from alliance.flags import flags_recompute_for_client
+from alliance.flags.rules import flags_recompute_for_client
 from alliance.models import CheckIn, Flag, SurveyInvitation
 from sessions.models import Session
-from tests.alliance.flag_helpers import checkin, history, invitation, scores, session_on
+from tests.alliance.history import checkin, history, invitation, scores, session_on
 
 pytestmark = pytest.mark.django_db
 

@@ -1,7 +1,7 @@
 from django import forms
 
-from .flag_services import RESPONSE_TEXT_MAX
-from .models import Flag
+from .services import RESPONSE_TEXT_MAX
+from alliance.models import Flag
 
 
 class FlagAcknowledgeForm(forms.Form):

@@ -1,4 +1,4 @@
-"""Writes on flags made by people (the rules themselves live in alliance.flags)."""
+"""Writes on flags made by people (the rules themselves live in alliance.flags.rules)."""
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -6,7 +6,7 @@ from django.utils import timezone
 
 from audit.services import audit_record
 
-from .models import Flag
+from alliance.models import Flag
 
 RESPONSE_TEXT_MAX = 500
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 from clients.models import Client
 
-from .models import CheckIn, Flag
+from alliance.models import CheckIn, Flag
 
 REPAIR_LOOKAHEAD = 3
 
