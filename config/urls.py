@@ -14,13 +14,10 @@ urlpatterns = [
     path("sessions/", include("sessions.urls")),
     # Flags and the needs-attention list (alliance/flags/).
     path("", include("alliance.flags.urls")),
-    # Clinic dashboards and exports.
-    path("", include("alliance.urls")),
     # The client's check-in by email link: no login, token in the path.
     path("s/", include("alliance.checkins.urls")),
-    # Clinic admin: staff, settings (accounts/), data rights (clients/), audit trail.
-    path("clinic/", include("accounts.clinic_urls")),
-    path("clinic/clients/", include("clients.rights_urls")),
+    # Clinic admin: dashboards, staff, settings and data rights (clinic/), audit trail.
+    path("clinic/", include("clinic.urls")),
     path("clinic/audit/", include("audit.urls")),
     path("admin/", admin.site.urls),
 ]

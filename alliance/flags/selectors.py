@@ -1,6 +1,6 @@
 """Reads of flags for the therapist's pages: the client page's flag history with repair
 tracking, and the "needs attention" list. Dashboards for clinic admins are in
-alliance.dashboard."""
+clinic.dashboards.selectors."""
 
 from dataclasses import dataclass, field
 

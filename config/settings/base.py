@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "clients",
     "sessions.apps.TherapySessionsConfig",
     "alliance",
+    "clinic",
 ]
 
 MIDDLEWARE = [
@@ -195,7 +196,7 @@ CONTENT_SECURITY_POLICY = {
     },
 }
 
-# --- Data retention (clients/rights.py) -----------------------------------------------
+# --- Data retention (clinic/rights/services.py) ----------------------------------------
 # Discharged clients are erased this many days after discharge by `purge_expired_clients`.
 # Default about seven years, a common retention period for mental-health records; set it
 # to what your jurisdiction requires.

@@ -1,11 +1,11 @@
 """Erase discharged clients whose retention period (settings.RETENTION_DAYS_AFTER_DISCHARGE)
 has run out. Run daily from cron or beat; --dry-run lists what would go. The service is
-clients.rights.purge_expired_clients; each erasure leaves an audit row (ids and counts)."""
+clinic.rights.services.purge_expired_clients; each erasure leaves an audit row (ids and counts)."""
 
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
-from clients.rights import purge_expired_clients
+from clinic.rights.services import purge_expired_clients
 
 
 class Command(BaseCommand):

@@ -18,7 +18,7 @@ from alliance.models import CheckIn, Flag, SurveyInvitation
 from audit.services import audit_record
 from sessions.models import Session, SessionNote
 
-from .models import Client
+from clients.models import Client
 
 EXPORT_FORMAT = "rapport-client-export/1"
 

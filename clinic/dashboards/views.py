@@ -5,9 +5,9 @@ from django.shortcuts import render
 
 from accounts.access import clinic_admin_required
 
-from ..dashboard import clinic_dashboard as build_dashboard
-from ..dashboard import therapist_caseload, therapist_in_clinic_or_404, therapists_in_clinic
-from ..dashboard_forms import DashboardFilterForm
+from .forms import DashboardFilterForm
+from .selectors import clinic_dashboard as build_dashboard
+from .selectors import therapist_caseload, therapist_in_clinic_or_404, therapists_in_clinic
 
 
 def therapist_choices(clinic):
@@ -54,11 +54,11 @@ def chart_data(dash):
 def clinic_dashboard(request):
     form = filter_form(request)
     if not form.is_valid():
-        return render(request, "alliance/dashboard/clinic_dashboard.html", {"form": form}, status=400)
+        return render(request, "clinic/dashboards/clinic_dashboard.html", {"form": form}, status=400)
     dash = build_dashboard(form.filters())
     if not form.check_therapist(dash.therapist_choices):
-        return render(request, "alliance/dashboard/clinic_dashboard.html", {"form": form}, status=400)
-    return render(request, "alliance/dashboard/clinic_dashboard.html", {
+        return render(request, "clinic/dashboards/clinic_dashboard.html", {"form": form}, status=400)
+    return render(request, "clinic/dashboards/clinic_dashboard.html", {
         "form": form, "dash": dash, "filters": dash.filters, "charts": chart_data(dash),
         "query": dash.filters.querystring(),
     })
@@ -69,10 +69,10 @@ def clinic_therapist(request, pk):
     therapist = therapist_in_clinic_or_404(request.user.clinic_id, pk)
     form = filter_form(request, clinic=therapist.clinic)
     if not form.is_valid():
-        return render(request, "alliance/dashboard/therapist.html", {"form": form, "therapist": therapist}, status=400)
+        return render(request, "clinic/dashboards/therapist.html", {"form": form, "therapist": therapist}, status=400)
     filters = form.filters()
     rows = therapist_caseload(filters, therapist)
     filters.therapist_id = therapist.id  # so the export link carries this therapist
-    return render(request, "alliance/dashboard/therapist.html", {
+    return render(request, "clinic/dashboards/therapist.html", {
         "form": form, "therapist": therapist, "rows": rows, "filters": filters, "query": filters.querystring(),
     })

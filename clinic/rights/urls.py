@@ -1,8 +1,8 @@
 from django.urls import path
 
-from . import rights_views as views
+from . import views
 
-# Mounted at /clinic/clients/.
+# Mounted at /clinic/clients/ (clinic/urls.py).
 urlpatterns = [
     path("", views.rights_index, name="rights_index"),
     path("<int:pk>/export.json", views.client_export_json, name="client_export_json"),

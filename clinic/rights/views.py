@@ -13,8 +13,9 @@ from django.views.decorators.http import require_GET
 
 from accounts.access import clinic_admin_required, therapist_required
 
-from . import rights
-from .selectors import client_for_user, clients_visible_to
+from clients.selectors import client_for_user, clients_visible_to
+
+from . import services as rights
 
 
 def _json_download(data, filename):
@@ -43,7 +44,7 @@ class EraseForm(forms.Form):
 @clinic_admin_required
 def rights_index(request):
     clients = clients_visible_to(request.user).select_related("therapist")
-    return render(request, "clients/rights/index.html", {"clients": clients})
+    return render(request, "clinic/rights/index.html", {"clients": clients})
 
 
 @never_cache
@@ -75,6 +76,6 @@ def client_erase(request, pk):
         _, counts = rights.client_erase(client=client, actor=request.user, request=request)
         messages.success(request, f"Client #{pk} and all their records were erased.")
         return redirect("rights_index")
-    return render(request, "clients/rights/erase.html", {
+    return render(request, "clinic/rights/erase.html", {
         "client": client, "form": form, "counts": rights.erasure_counts(client),
     }, status=400 if request.method == "POST" else 200)

@@ -29,7 +29,7 @@ from accounts.models import User
 from clients.models import Client
 from sessions.models import Session
 
-from .models import CheckIn, Flag, SurveyInvitation
+from alliance.models import CheckIn, Flag, SurveyInvitation
 
 DEFAULT_DAYS = 182
 HISTOGRAM_BUCKETS = [(0, 15), (16, 19), (20, 23), (24, 27), (28, 31), (32, 35), (36, 40)]
@@ -37,7 +37,7 @@ HISTOGRAM_BUCKETS = [(0, 15), (16, 19), (20, 23), (24, 27), (28, 31), (32, 35), 
 
 @dataclass
 class Filters:
-    """What the admin asked for, already validated (see alliance.dashboard_forms)."""
+    """What the admin asked for, already validated (see clinic.dashboards.forms)."""
 
     clinic: object
     date_from: date

@@ -4,7 +4,7 @@ from django import forms
 
 from clients.models import Client
 
-from .dashboard import Filters, default_range
+from .selectors import Filters, default_range
 
 MAX_RANGE_DAYS = 5 * 366
 

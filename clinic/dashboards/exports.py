@@ -8,8 +8,8 @@ from django.http import Http404, HttpResponse, HttpResponseBadRequest
 from accounts.access import clinic_admin_required
 from audit.services import audit_record
 
-from ..dashboard import clinic_dashboard, therapist_caseload, therapist_in_clinic_or_404
-from .dashboard import filter_form
+from .selectors import clinic_dashboard, therapist_caseload, therapist_in_clinic_or_404
+from .views import filter_form
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 

@@ -1,6 +1,6 @@
-"""Running the clinic: staff (invite, deactivate, reassign a caseload) and the clinic's
-survey and flag settings. Clinic admins only (therapists get 403); every object is
-looked up inside the admin's own clinic, so another clinic's ids answer 404."""
+"""The clinic's staff: invite, deactivate, reassign a caseload (clinic admins only:
+therapists get 403; every object is looked up inside the admin's own clinic, so another
+clinic's ids answer 404), and the invitation link a new member joins by."""
 
 from django.contrib import messages
 from django.contrib.auth.forms import SetPasswordForm
@@ -15,10 +15,11 @@ from django.views.decorators.http import require_POST
 
 from clients.models import Client
 
-from . import services
-from .access import clinic_admin_required
-from .clinic_forms import ClinicSettingsForm, ReassignForm, StaffInviteForm
-from .models import Clinic, User
+from accounts import services
+from accounts.access import clinic_admin_required
+from accounts.models import User
+
+from .forms import ReassignForm, StaffInviteForm
 
 
 def _therapist_in_clinic(request, pk):
@@ -31,7 +32,7 @@ def _staff_page(request, invite_form=None, status=200):
         .annotate(caseload=Count("clients", filter=Q(clients__status=Client.Status.ACTIVE)))
         .order_by("-is_active", "role", "full_name", "id")
     )
-    return render(request, "accounts/clinic/staff.html", {
+    return render(request, "clinic/staff/staff.html", {
         "staff": staff, "invite_form": invite_form or StaffInviteForm(),
     }, status=status)
 
@@ -94,28 +95,8 @@ def staff_reassign(request, pk):
             else:
                 messages.success(request, f"{len(moved)} client(s) moved to {form.cleaned_data['to_therapist']}.")
                 return redirect("clinic_staff")
-        return render(request, "accounts/clinic/reassign.html", {"therapist": therapist, "form": form}, status=400)
-    return render(request, "accounts/clinic/reassign.html", {"therapist": therapist, "form": form})
-
-
-@clinic_admin_required
-def clinic_settings(request):
-    clinic = Clinic.objects.get(pk=request.user.clinic_id)
-    form = ClinicSettingsForm(request.POST or None, instance=clinic)
-    if request.method == "POST":
-        if form.is_valid():
-            _, diff = services.clinic_settings_update(
-                clinic=clinic, changes=form.changes(), by=request.user, request=request
-            )
-            if diff:
-                messages.success(request, "Settings saved: " + ", ".join(
-                    f"{Clinic._meta.get_field(n).verbose_name} {d['old']} → {d['new']}" for n, d in diff.items()
-                ) + ".")
-            else:
-                messages.info(request, "Nothing changed.")
-            return redirect("clinic_settings")
-        return render(request, "accounts/clinic/settings.html", {"form": form}, status=400)
-    return render(request, "accounts/clinic/settings.html", {"form": form})
+        return render(request, "clinic/staff/reassign.html", {"therapist": therapist, "form": form}, status=400)
+    return render(request, "clinic/staff/reassign.html", {"therapist": therapist, "form": form})
 
 
 def _user_from_link(uidb64, token):
@@ -135,12 +116,12 @@ def staff_join(request, uidb64, token):
     PASSWORD_RESET_TIMEOUT."""
     user = _user_from_link(uidb64, token)
     if user is None:
-        return render(request, "accounts/clinic/join.html", {"invalid": True}, status=400)
+        return render(request, "clinic/staff/join.html", {"invalid": True}, status=400)
     form = SetPasswordForm(user, request.POST or None)
     if request.method == "POST":
         if form.is_valid():
             services.staff_join(user=user, password=form.cleaned_data["new_password1"], request=request)
             messages.success(request, "Your password is set. Log in to finish setting up your account.")
             return redirect("login")
-        return render(request, "accounts/clinic/join.html", {"form": form, "joining": user}, status=400)
-    return render(request, "accounts/clinic/join.html", {"form": form, "joining": user})
+        return render(request, "clinic/staff/join.html", {"form": form, "joining": user}, status=400)
+    return render(request, "clinic/staff/join.html", {"form": form, "joining": user})

@@ -1,0 +1,1 @@
+"""Clients' data rights (/clinic/clients/…): export and erasure."""

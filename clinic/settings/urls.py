@@ -1,0 +1,8 @@
+from django.urls import path
+
+from . import views
+
+# Mounted at /clinic/ (clinic/urls.py).
+urlpatterns = [
+    path("settings/", views.clinic_settings, name="clinic_settings"),
+]
