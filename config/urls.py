@@ -11,7 +11,7 @@ urlpatterns = [
     path("accounts/", include("accounts.urls")),
     # Therapists' caseload and client records (clients/), sessions and notes (sessions/).
     path("", include("clients.urls")),
-    path("sessions/", include("sessions.urls")),
+    path("", include("sessions.urls")),
     # Flags and the needs-attention list (alliance/flags/).
     path("", include("alliance.flags.urls")),
     # The client's check-in by email link: no login, token in the path.

@@ -2,9 +2,10 @@ from django.urls import path
 
 from . import views
 
-# Mounted at /sessions/. Logging a new session starts from its client, so that URL,
-# /clients/<id>/sessions/new/, lives in clients/urls.py and points at views.session_new.
+# Mounted at the root (config/urls.py). A session is logged from its client's page, so
+# that URL nests under the client; the client app does not import this one.
 urlpatterns = [
-    path("<int:pk>/", views.session_detail, name="session_detail"),
-    path("<int:pk>/edit/", views.session_edit, name="session_edit"),
+    path("clients/<int:client_pk>/sessions/new/", views.session_new, name="session_new"),
+    path("sessions/<int:pk>/", views.session_detail, name="session_detail"),
+    path("sessions/<int:pk>/edit/", views.session_edit, name="session_edit"),
 ]
