@@ -15,6 +15,7 @@ import django_otp
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from django_otp.oath import TOTP
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
@@ -88,6 +89,7 @@ def totp_enrol(*, user, device, token, request):
     # Any other device of this user (an abandoned earlier attempt) is removed.
     TOTPDevice.objects.filter(user=user).exclude(pk=device.pk).delete()
     codes = recovery_codes_regenerate(user=user, request=request)
+    _rotate_session_key(request)
     django_otp.login(request, device)
     audit_record(action="mfa.enrolled", actor=user, obj=user, request=request)
     return codes
@@ -112,6 +114,7 @@ def verify(*, user, token, request):
     if device is None:
         audit_record(action="auth.mfa_failed", actor=user, obj=user, request=request)
         return None
+    _rotate_session_key(request)
     django_otp.login(request, device)
     action = "auth.recovery_code_used" if isinstance(device, StaticDevice) else "auth.mfa_verified"
     detail = {}
@@ -119,6 +122,31 @@ def verify(*, user, token, request):
         detail["codes_left"] = device.token_set.count()
     audit_record(action=action, actor=user, obj=user, request=request, detail=detail)
     return device
+
+
+def _rotate_session_key(request):
+    """A new session key the moment the session becomes fully authenticated (OWASP ASVS
+    3.2.1): a cookie captured between the password and the code (shoulder-surfed,
+    logged by a proxy) must not turn into a verified session when the owner types the
+    code. The session's data moves to the new key; the old key stops working."""
+    request.session.cycle_key()
+
+
+def code_was_already_used(*, user, token):
+    """True if a six-digit code that failed is one the user's app showed for a time step
+    already used to log in (django-otp refuses a step at or before `last_t`, so a code
+    cannot be replayed). Tells the person to wait for the next code rather than that
+    they typed it wrong."""
+    digits = _digits(token or "")
+    if not (digits.isdigit() and len(digits) == 6):
+        return False
+    for device in TOTPDevice.objects.filter(user=user, confirmed=True):
+        # The same window verify_token accepts, but only the steps it now refuses.
+        for offset in range(-device.tolerance, device.tolerance + 1):
+            totp = TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift + offset)
+            if totp.t() <= device.last_t and totp.token() == int(digits):
+                return True
+    return False
 
 
 @transaction.atomic

@@ -125,7 +125,11 @@ def two_factor_verify(request):
         device = two_factor.verify(user=request.user, token=form.cleaned_data["code"], request=request)
         if device is not None:
             return redirect(_next_url(request))
-        form.add_error("code", "That code did not match. Use the newest code from your app, or a recovery code.")
+        if two_factor.code_was_already_used(user=request.user, token=form.cleaned_data["code"]):
+            form.add_error("code", "That code has already been used. Wait for the next code in your app (a new one "
+                                   "appears every 30 seconds) and enter that one.")
+        else:
+            form.add_error("code", "That code did not match. Use the newest code from your app, or a recovery code.")
     return render(request, "accounts/two_factor/verify.html", {"form": form, "next": request.GET.get("next", "")})
 
 

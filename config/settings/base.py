@@ -152,6 +152,9 @@ SESSION_ABSOLUTE_SECONDS = env.int("SESSION_ABSOLUTE_SECONDS", default=12 * 60 *
 # pages, logout, static files and /healthz.
 
 OTP_TOTP_ISSUER = env("OTP_TOTP_ISSUER", default="Rapport")
+# A superuser in the Django admin must not read (or scan the QR code of) any staff
+# member's second-factor secret: django-otp leaves the key and QR code out of its admin.
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True
 RECOVERY_CODE_COUNT = 10
 
 # --- Login lockout and rate limits ----------------------------------------------------
