@@ -17,6 +17,8 @@ from django.conf import settings
 from django.http import Http404
 from django.shortcuts import render
 
+from accounts.access import staff_required
+
 # The file backend writes each message followed by a line of 79 dashes.
 SEPARATOR = "\n" + "-" * 79 + "\n"
 LINK = re.compile(r"https?://[^\s<>\"')]+")
@@ -67,9 +69,21 @@ def outbox_emails(folder):
     return [email for _, email in found[:LIMIT]]
 
 
+def _shown_path(folder):
+    """The folder relative to the project, as a reader of the README knows it: an
+    absolute path tells a visitor about the machine and nothing useful."""
+    try:
+        return str(Path(folder).resolve().relative_to(Path(settings.BASE_DIR).resolve()))
+    except ValueError:
+        return Path(folder).name
+
+
+# Even in development the page lists live check-in, invitation and password-reset
+# links: it is for a logged-in member of staff, never for an anonymous visitor.
+@staff_required
 def dev_outbox(request):
     if not getattr(settings, "RAPPORT_DEV_OUTBOX", False):
         raise Http404
     return render(request, "survey/dev_outbox.html", {
-        "emails": outbox_emails(settings.EMAIL_FILE_PATH), "folder": settings.EMAIL_FILE_PATH,
+        "emails": outbox_emails(settings.EMAIL_FILE_PATH), "folder": _shown_path(settings.EMAIL_FILE_PATH),
     })

@@ -64,8 +64,8 @@ TABLE = {
     "audit_lockouts": (None, {"admin"}, ()),
     "audit_lockout_unlock": ("staff_user", {"admin:clinic"}, ()),
     "audit_two_factor_reset": ("staff_user", {"admin:clinic"}, ()),
-    # Development only (RAPPORT_DEV_OUTBOX; the view answers 404 in production).
-    "dev_outbox": (None, {"public"}, ()),
+    # Development only (RAPPORT_DEV_OUTBOX; 404 in production), and for logged-in staff even then.
+    "dev_outbox": (None, {"staff"}, ()),
 }
 # The Django admin: platform superusers only (is_staff + verified second factor); no
 # clinic role has is_staff, so every role is sent to log in.

@@ -8,7 +8,8 @@ from tests.alliance.conftest import log_session, send_inline
 pytestmark = pytest.mark.django_db
 
 
-def test_it_lists_emails_newest_first_with_their_links(client, tmp_path, alice, alice_client):
+def test_it_lists_emails_newest_first_with_their_links(client, login, tmp_path, alice, alice_client):
+    login(client, alice)
     other = type(alice_client).objects.create(
         clinic=alice.clinic, therapist=alice, display_name="X", email="second@example.org", survey_consent=True,
         modality="cbt", relationship_approach="collaborative",
@@ -27,7 +28,8 @@ def test_it_lists_emails_newest_first_with_their_links(client, tmp_path, alice, 
     assert html.count('href="http://127.0.0.1:8000/s/') == 4  # check-in and unsubscribe, twice
 
 
-def test_it_is_404_when_the_dev_outbox_is_off(client):
+def test_it_is_404_when_the_dev_outbox_is_off(client, login, alice):
+    login(client, alice)
     with override_settings(RAPPORT_DEV_OUTBOX=False):
         assert client.get("/dev/outbox/").status_code == 404
 
@@ -35,3 +37,20 @@ def test_it_is_404_when_the_dev_outbox_is_off(client):
 def test_the_nav_links_to_it_only_when_mounted(client, login, alice):
     login(client, alice)
     assert "Outbox (dev)" in client.get("/", follow=True).content.decode()
+
+
+def test_an_anonymous_visitor_is_sent_to_log_in_and_sees_no_link(client, alice_client):
+    log_session(client=alice_client)
+    response = client.get("/dev/outbox/")
+    assert response.status_code == 302 and response.url.startswith("/accounts/login/")
+
+
+def test_it_names_the_folder_relative_to_the_project(client, login, alice):
+    from django.conf import settings
+
+    login(client, alice)
+    folder = settings.BASE_DIR / "var" / "outbox"
+    with override_settings(EMAIL_FILE_PATH=str(folder)):
+        html = client.get("/dev/outbox/").content.decode()
+    assert "<code>var/outbox</code>" in html
+    assert str(settings.BASE_DIR) not in html
