@@ -48,13 +48,34 @@ def _send_staff_invite(user_id, invited_by_name):
     message.send()
 
 
+def _send_existing_account_notice(user_id, clinic_name, invited_by_name):
+    user = User.objects.get(pk=user_id)
+    context = {"user": user, "clinic_name": clinic_name, "invited_by": invited_by_name}
+    EmailMultiAlternatives(
+        f"Your invitation to {clinic_name} on Rapport",
+        render_to_string("emails/staff_invite_existing_body.txt", context),
+        from_email=settings.DEFAULT_FROM_EMAIL, to=[user.email],
+    ).send()
+
+
 @transaction.atomic
 def staff_invite(*, clinic, email, full_name, by, request=None):
     """Create a therapist account with no usable password and email them a link to set
     one. The email leaves after the commit, so a rolled-back invite sends nothing."""
     email = email.strip().lower()
-    if User.objects.filter(email__iexact=email).exists():
-        raise ValidationError({"email": "An account with this email address already exists."})
+    existing = User.objects.filter(email__iexact=email).only("id", "clinic_id").first()
+    if existing is not None and existing.clinic_id == clinic.pk:
+        # The admin sees their own staff list anyway: saying so here reveals nothing.
+        raise ValidationError({"email": "Someone on your staff already uses this email address."})
+    if existing is not None:
+        # The address belongs to another clinic (or to an operator). Saying so would let
+        # any clinic admin probe which addresses other clinics use, so the admin is told
+        # what a genuine invitation tells them, nothing is created, and the address's
+        # owner gets a notice instead of a link.
+        audit_record(action="staff.invite_existing_address", actor=by, clinic=clinic, request=request)
+        inviter = by.get_full_name() or by.email
+        transaction.on_commit(lambda: _send_existing_account_notice(existing.pk, clinic.name, inviter))
+        return None
     user = User(email=email, full_name=full_name.strip(), role=User.Role.THERAPIST, clinic=clinic, is_active=True)
     user.set_unusable_password()
     try:

@@ -48,14 +48,16 @@ def staff_invite(request):
     form = StaffInviteForm(request.POST)
     if form.is_valid():
         try:
-            user = services.staff_invite(
+            services.staff_invite(
                 clinic=request.user.clinic, email=form.cleaned_data["email"],
                 full_name=form.cleaned_data["full_name"], by=request.user, request=request,
             )
         except ValidationError as exc:
             form.add_error("email", exc.message_dict.get("email", exc.messages))
         else:
-            messages.success(request, f"Invitation sent to {user.email}. The link works once, for a limited time.")
+            # The same words whether or not the address already has an account at
+            # another clinic (accounts.services.staff_invite says why).
+            messages.success(request, f"Invitation sent to {form.cleaned_data['email']}. The link works once, for a limited time.")
             return redirect("clinic_staff")
     return _staff_page(request, invite_form=form, status=400)
 

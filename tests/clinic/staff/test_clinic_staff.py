@@ -3,6 +3,7 @@
 import re
 
 import pytest
+from django.contrib.messages import get_messages
 from django.core import mail
 from django.urls import reverse
 
@@ -86,8 +87,26 @@ def test_it_refuses_to_invite_an_existing_email(client, login, carol, alice):
     login(client, carol)
     response = invite(client, email="ALICE@example.com")
     assert response.status_code == 400
-    assert b"already exists" in response.content
+    assert b"already uses this email address" in response.content
     assert mail.outbox == []
+
+
+def test_an_address_at_another_clinic_gets_the_same_answer_as_a_new_one(
+    client, login, carol, mallory, django_capture_on_commit_callbacks
+):
+    login(client, carol)
+    with django_capture_on_commit_callbacks(execute=True):
+        fresh = invite(client, email="dan@example.com")
+        elsewhere = invite(client, email="MALLORY@example.com", full_name="Mal")
+    assert fresh.status_code == elsewhere.status_code == 302
+    said = [str(m) for m in get_messages(fresh.wsgi_request)], [str(m) for m in get_messages(elsewhere.wsgi_request)]
+    assert said[0][-1] == "Invitation sent to dan@example.com. The link works once, for a limited time."
+    assert said[1][-1] == "Invitation sent to mallory@example.com. The link works once, for a limited time."
+    mallory.refresh_from_db()
+    assert mallory.clinic != carol.clinic and mallory.full_name == "Mallory Elsewhere"
+    notice = [m for m in mail.outbox if m.to == ["mallory@example.com"]]
+    assert len(notice) == 1 and "/clinic/join/" not in notice[0].body
+    assert "already has a Rapport account" in notice[0].body
 
 
 def test_it_refuses_an_invalid_email(client, login, carol):
