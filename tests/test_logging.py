@@ -42,3 +42,29 @@ def test_the_dev_servers_request_lines_are_redacted_too(console):
 def test_fixed_survey_paths_are_left_readable(console):
     logging.getLogger("django.request").warning("Not Found: %s", "/s/thanks/")
     assert "/s/thanks/" in console.getvalue()
+
+
+@pytest.mark.django_db
+def test_a_percent_encoded_token_is_redacted_too(console):
+    encoded = "".join(f"%{ord(c):02X}" if i % 3 == 0 else c for i, c in enumerate(TOKEN))
+    Client().get(f"/%73/{encoded}/mangled/")
+    logging.getLogger("django.server").info('"%s" %s %s', f"GET /s/{encoded}/ HTTP/1.1", "410", "12")
+    written = console.getvalue()
+    assert "/s/[token]/" in written
+    assert encoded not in written and TOKEN not in written
+
+
+@pytest.mark.parametrize("path, shown", [
+    ("/clinic/join/MTI/cz3k1a-0f9e8d7c6b5a4f3e2d1c/", "/clinic/join/[token]/"),
+    ("/accounts/password-reset/MTI/cz3k1a-0f9e8d7c6b5a4f3e2d1c/", "/accounts/password-reset/[token]/"),
+    ("/accounts/password-reset/MTI/cz3k1a-0f9e8d7c6b5a4f3e2d1c%2F/", "/accounts/password-reset/[token]/"),
+])
+def test_invitation_and_reset_links_are_redacted_in_request_lines(console, path, shown):
+    logging.getLogger("django.server").info('"%s" %s %s', f"GET {path} HTTP/1.1", "200", "512")
+    written = console.getvalue()
+    assert shown in written and "cz3k1a-0f9e8d7c6b5a4f3e2d1c" not in written
+
+
+def test_the_fixed_reset_pages_stay_readable(console):
+    logging.getLogger("django.server").info('"%s" %s %s', "GET /accounts/password-reset/done/ HTTP/1.1", "200", "5")
+    assert "/accounts/password-reset/done/" in console.getvalue()
