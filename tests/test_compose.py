@@ -190,3 +190,12 @@ def test_the_images_static_files_are_collected_the_way_production_serves_them(tm
     assert "STATUS 200" in page.stdout, page.stdout[:500] + page.stderr[-2000:]
     # The stylesheet is linked by its hashed name, which whitenoise serves.
     assert re.search(r'/static/css/[\w.-]+\.[0-9a-f]{12}\.css', page.stdout), page.stdout[:2000]
+
+
+def test_the_readme_says_the_file_needs_compose_v2_and_uses_no_v1_command():
+    """The file nests ${…:?…} inside ${…:-…}, which only Compose v2 reads: a reader
+    following the README with the old docker-compose 1.x would meet a parse error."""
+    readme = (ROOT / "README.md").read_text()
+    assert "Docker Compose v2" in readme
+    commands = [line.strip() for line in readme.splitlines() if line.strip().startswith(("docker", "$ docker"))]
+    assert commands and not any(c.startswith("docker-compose ") for c in commands)
