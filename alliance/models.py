@@ -2,6 +2,8 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
+from sessions.notes import EncryptedTextField
+
 SCORE_FIELDS = ("trust", "empathy", "boundaries", "collaboration")
 
 
@@ -33,7 +35,8 @@ class CheckIn(models.Model):
         output_field=models.PositiveSmallIntegerField(),
         db_persist=True,
     )
-    comment = models.TextField(blank=True, max_length=2000)
+    # The client's own words, for their therapist: encrypted at rest like a note.
+    comment = EncryptedTextField(blank=True, max_length=2000)
     submitted_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

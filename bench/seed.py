@@ -36,7 +36,7 @@ from datetime import datetime, timedelta
 from datetime import timezone as dt_timezone
 from urllib.parse import urlsplit, urlunsplit
 
-SEED_FORMAT = 1
+SEED_FORMAT = 2  # 2: client comments encrypted at rest
 
 BENCH_PASSWORD = "rapport-bench-only"
 ADMIN_EMAIL = "admin@bench.rapport.test"
@@ -184,7 +184,7 @@ CLIENT_CHECKINS_SQL = f"""
 INSERT INTO alliance_checkin (id, session_id, client_id, source, trust, empathy, boundaries, collaboration,
                               comment, submitted_at)
 SELECT %(ck_base)s + 2 * k + 1, id, client_id, 'client', c_trust, c_empathy, c_boundaries, c_collaboration,
-       CASE WHEN {R('k', 42, 10)} = 0 THEN 'Thank you for today.' ELSE '' END, answered
+       CASE WHEN {R('k', 42, 10)} = 0 THEN %(comment)s ELSE '' END, answered
 FROM bench_sp WHERE invited AND status = 'answered' ORDER BY k
 """
 
@@ -405,6 +405,8 @@ def seed_data(size, *, now=None, log=print):
         "s_base": bases["therapy_sessions_session"], "ck_base": bases["alliance_checkin"],
         "i_base": bases["alliance_surveyinvitation"], "f_base": bases["alliance_flag"],
         "day0": day0, "anchor": now,
+        # Comments are encrypted at rest as the app writes them (sessions.notes).
+        "comment": notes.encrypt("Thank you for today."),
         "c_lo": bases["clients_client"], "c_hi": bases["clients_client"] + size.clients - 1,
     }
     steps = [

@@ -1,4 +1,5 @@
-"""Encryption of session notes at rest.
+"""Encryption at rest of the clinical text people write: session notes, and the
+comments clients leave on a check-in (EncryptedTextField).
 
 Notes are encrypted with MultiFernet (AES-128-CBC + HMAC-SHA256) under the keys in
 settings.NOTE_ENCRYPTION_KEYS, newest first. Encryption always uses the newest key;
@@ -11,6 +12,7 @@ from functools import lru_cache
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from django.conf import settings
 from django.core.signals import setting_changed
+from django.db import models
 from django.dispatch import receiver
 
 
@@ -42,9 +44,23 @@ def decrypt(token: str) -> str:
         return _fernet().decrypt(token.encode("ascii")).decode("utf-8")
     except InvalidToken as exc:
         # Never include the ciphertext or anything derived from it in the message.
-        raise RuntimeError("A session note could not be decrypted with the configured keys.") from exc
+        raise RuntimeError("Encrypted text could not be decrypted with the configured keys.") from exc
 
 
 def rotate(token: str) -> str:
     """Re-encrypt under the newest key."""
     return _fernet().rotate(token.encode("ascii")).decode("ascii")
+
+
+class EncryptedTextField(models.TextField):
+    """A text column holding MultiFernet ciphertext under NOTE_ENCRYPTION_KEYS; Python
+    sees the plain text. The empty string is stored as it is, so "no comment" stays
+    queryable (`comment=""`); anything else cannot be searched or compared in SQL, by
+    design. `manage.py rotate_note_keys` re-encrypts these columns too."""
+
+    def from_db_value(self, value, expression, connection):
+        return decrypt(value) if value else value
+
+    def get_prep_value(self, value):
+        value = super().get_prep_value(value)
+        return encrypt(value) if value else value

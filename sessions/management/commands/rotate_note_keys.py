@@ -1,12 +1,13 @@
-"""Re-encrypt every session note under the newest key in NOTE_ENCRYPTION_KEYS.
+"""Re-encrypt every session note and every client comment under the newest key in
+NOTE_ENCRYPTION_KEYS.
 
 Rotate by prepending a new key to NOTE_ENCRYPTION_KEYS, running this command, and only
-then removing the old key. It never prints or logs a note, only counts.
+then removing the old key. It never prints or logs a note or a comment, only counts.
 """
 
 from cryptography.fernet import InvalidToken
 from django.core.management.base import BaseCommand, CommandError
-from django.db import transaction
+from django.db import connection, transaction
 
 from sessions import notes
 from sessions.models import SessionNote
@@ -15,9 +16,42 @@ BATCH = 500
 
 
 class Command(BaseCommand):
-    help = "Re-encrypt all session notes with the newest key in NOTE_ENCRYPTION_KEYS."
+    help = "Re-encrypt all session notes and client comments with the newest key in NOTE_ENCRYPTION_KEYS."
 
     def handle(self, *args, **options):
+        self._rotate_notes()
+        self._rotate_comments()
+
+    def _rotate_comments(self):
+        """Comments through a raw cursor: the model field hands out plain text, and the
+        rotation must work on the ciphertext. Rows locked per batch, as for notes."""
+        rotated = 0
+        last_pk = 0
+        while True:
+            with transaction.atomic(), connection.cursor() as cursor:
+                lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
+                cursor.execute(
+                    "SELECT id, comment FROM alliance_checkin WHERE id > %s AND comment <> '' "
+                    f"ORDER BY id LIMIT %s{lock}", [last_pk, BATCH],
+                )
+                rows = cursor.fetchall()
+                if not rows:
+                    break
+                updates = []
+                for pk, ciphertext in rows:
+                    try:
+                        updates.append((notes.rotate(ciphertext), pk))
+                    except InvalidToken:
+                        raise CommandError(
+                            f"Check-in {pk}'s comment cannot be decrypted with any configured key; "
+                            f"this batch was left unchanged ({rotated} comment(s) re-encrypted before it)."
+                        ) from None
+                cursor.executemany("UPDATE alliance_checkin SET comment = %s WHERE id = %s", updates)
+                rotated += len(rows)
+                last_pk = rows[-1][0]
+        self.stdout.write(f"Re-encrypted {rotated} client comment(s) with the newest key.")
+
+    def _rotate_notes(self):
         rotated = 0
         last_pk = 0
         while True:
