@@ -9,6 +9,9 @@ class CheckInAdmin(admin.ModelAdmin):
     list_filter = ("source",)
     raw_id_fields = ("session", "client")
     list_select_related = ("session", "client")
+    # The client's comment is for their therapist alone: a platform operator never sees
+    # it here (nor searches or filters by it).
+    exclude = ("comment",)
 
 
 @admin.register(SurveyInvitation)

@@ -27,9 +27,14 @@ def _dt(value):
     return value.isoformat() if value is not None else None
 
 
-def client_export(*, client, actor, request=None, include_notes_of=None):
+def client_export(*, client, actor, request=None, include_notes_of=None, include_comments=False):
     """Everything about `client` as a JSON-ready dict. Notes are included only when
-    `include_notes_of` is given, and then only the notes that user wrote."""
+    `include_notes_of` is given, and then only the notes that user wrote.
+
+    The client's comments are written for their therapist, so they are left out unless
+    `include_comments`: a subject-access request (the client's own right of access to
+    what they wrote) or the therapist's own export. The audit row says whether they
+    were included."""
     sessions = list(Session.objects.filter(client=client).order_by("scheduled_start", "id"))
     notes = {}
     if include_notes_of is not None:
@@ -82,7 +87,7 @@ def client_export(*, client, actor, request=None, include_notes_of=None):
                 "boundaries": c.boundaries,
                 "collaboration": c.collaboration,
                 "total": c.total,
-                "comment": c.comment,
+                **({"comment": c.comment} if include_comments else {}),
                 "submitted_at": _dt(c.submitted_at),
             }
             for c in checkins
@@ -122,6 +127,7 @@ def client_export(*, client, actor, request=None, include_notes_of=None):
     }
     counts = {k: len(data[k]) for k in ("sessions", "checkins", "invitations", "flags")}
     counts["notes"] = len(notes)
+    counts["comments_included"] = bool(include_comments)
     audit_record(action="client.export", actor=actor, obj=client, request=request, detail=counts)
     return data
 

@@ -52,8 +52,12 @@ def rights_index(request):
 @clinic_admin_required
 def client_export_json(request, pk):
     client = client_for_user(request.user, pk)
-    data = rights.client_export(client=client, actor=request.user, request=request)
-    return _json_download(data, f"rapport-client-{client.pk}.json")
+    # ?include=comments: the export answers the client's own subject-access request,
+    # which covers the comments they wrote (templates/clinic/rights/index.html says so).
+    include_comments = request.GET.get("include") == "comments"
+    data = rights.client_export(client=client, actor=request.user, request=request, include_comments=include_comments)
+    suffix = "-subject-access" if include_comments else ""
+    return _json_download(data, f"rapport-client-{client.pk}{suffix}.json")
 
 
 @never_cache
@@ -63,7 +67,9 @@ def client_export_with_my_notes(request, pk):
     client = client_for_user(request.user, pk)
     if client.therapist_id != request.user.pk:
         raise PermissionDenied
-    data = rights.client_export(client=client, actor=request.user, request=request, include_notes_of=request.user)
+    data = rights.client_export(
+        client=client, actor=request.user, request=request, include_notes_of=request.user, include_comments=True
+    )
     return _json_download(data, f"rapport-client-{client.pk}-with-my-notes.json")
 
 

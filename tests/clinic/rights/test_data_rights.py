@@ -44,13 +44,27 @@ def test_a_clinic_admin_exports_everything_but_notes(client, login, carol, histo
     data = _json(client.get(reverse("client_export_json", args=[history.pk])))
     assert data["client"]["display_name"] == "J.D."
     assert len(data["sessions"]) == 2 and len(data["checkins"]) == 2 and len(data["flags"]) == 1
-    assert data["checkins"][0]["comment"] == "helpful session" or data["checkins"][1]["comment"] == "helpful session"
+    # The client's comments are for their therapist: not in the admin's plain export.
+    assert all("comment" not in c for c in data["checkins"]) and "helpful session" not in json.dumps(data)
     assert data["invitations"][0]["status"] == "answered"
     raw = json.dumps(data)
     assert MARKER not in raw and "token_hash" not in raw and "f" * 64 not in raw
     assert all("note" not in s for s in data["sessions"])
     event = AuditEvent.objects.get(action="client.export")
-    assert event.actor == carol and event.detail["notes"] == 0
+    assert event.actor == carol and event.detail["notes"] == 0 and event.detail["comments_included"] is False
+
+
+def test_a_subject_access_export_includes_the_clients_comments_and_the_audit_says_so(client, login, carol, history):
+    login(client, carol)
+    page = client.get(reverse("rights_index")).content.decode()
+    assert "?include=comments" in page and "subject-access request" in page
+    response = client.get(reverse("client_export_json", args=[history.pk]) + "?include=comments")
+    data = _json(response)
+    assert "subject-access" in response["Content-Disposition"]
+    assert sorted(c["comment"] for c in data["checkins"]) == ["", "helpful session"]
+    assert MARKER not in json.dumps(data)
+    event = AuditEvent.objects.get(action="client.export")
+    assert event.detail["comments_included"] is True and "helpful session" not in json.dumps(event.detail)
 
 
 def test_the_author_therapist_exports_with_their_own_notes_only(client, login, alice, bob, history):
