@@ -3,7 +3,6 @@ and the clinic's survey and flag settings. Each runs in one transaction with its
 row; emails leave only after the commit."""
 
 from django.conf import settings
-from django.contrib.auth.tokens import default_token_generator
 from django.core.exceptions import ValidationError
 from django.core.mail import EmailMultiAlternatives
 from django.db import IntegrityError, transaction
@@ -15,6 +14,7 @@ from django.utils.http import urlsafe_base64_encode
 from audit.services import audit_record
 
 from .models import Clinic, User
+from .tokens import staff_invite_token_generator, staff_invite_valid_hours
 
 # The Clinic fields a clinic admin may change on the settings page, in display order.
 SURVEY_SETTINGS = ("survey_delay_hours", "reminder_after_hours", "expiry_days", "max_send_attempts")
@@ -27,9 +27,9 @@ FLAG_SETTINGS = (
 def staff_invite_link(user):
     """The single-use set-password link: Django's token generator hashes the password
     and last login into the token, so setting the password spends it, and it expires
-    after settings.PASSWORD_RESET_TIMEOUT."""
+    after settings.STAFF_INVITE_TIMEOUT (accounts/tokens.py)."""
     uidb64 = urlsafe_base64_encode(force_bytes(user.pk))
-    token = default_token_generator.make_token(user)
+    token = staff_invite_token_generator.make_token(user)
     return settings.SITE_URL + reverse("clinic_join", args=[uidb64, token])
 
 
@@ -37,7 +37,7 @@ def _send_staff_invite(user_id, invited_by_name):
     user = User.objects.select_related("clinic").get(pk=user_id)
     context = {
         "user": user, "clinic": user.clinic, "invited_by": invited_by_name, "link": staff_invite_link(user),
-        "valid_hours": max(1, settings.PASSWORD_RESET_TIMEOUT // 3600),
+        "valid_hours": staff_invite_valid_hours(),
     }
     subject = " ".join(render_to_string("emails/staff_invite_subject.txt", context).split())
     message = EmailMultiAlternatives(

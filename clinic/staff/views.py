@@ -4,7 +4,6 @@ clinic's ids answer 404), and the invitation link a new member joins by."""
 
 from django.contrib import messages
 from django.contrib.auth.forms import SetPasswordForm
-from django.contrib.auth.tokens import default_token_generator
 from django.core.exceptions import ValidationError
 from django.db.models import Count, Q
 from django.shortcuts import get_object_or_404, redirect, render
@@ -18,6 +17,7 @@ from clients.models import Client
 from accounts import services
 from accounts.access import clinic_admin_required
 from accounts.models import User
+from accounts.tokens import staff_invite_token_generator
 
 from .forms import ReassignForm, StaffInviteForm
 
@@ -106,7 +106,7 @@ def _user_from_link(uidb64, token):
         user = User.objects.get(pk=force_str(urlsafe_base64_decode(uidb64)))
     except (TypeError, ValueError, OverflowError, User.DoesNotExist):
         return None
-    if not user.is_active or not default_token_generator.check_token(user, token):
+    if not user.is_active or not staff_invite_token_generator.check_token(user, token):
         return None
     return user
 
@@ -115,7 +115,7 @@ def _user_from_link(uidb64, token):
 def staff_join(request, uidb64, token):
     """Public: the invited therapist sets a password. The link is spent once the
     password is set (the token covers the password hash) and expires with
-    PASSWORD_RESET_TIMEOUT."""
+    STAFF_INVITE_TIMEOUT."""
     user = _user_from_link(uidb64, token)
     if user is None:
         return render(request, "clinic/staff/join.html", {"invalid": True}, status=400)

@@ -179,6 +179,9 @@ RATELIMIT_VIEW = "accounts.views.rate_limited"
 LOGIN_RATE_PER_IP = env("LOGIN_RATE_PER_IP", default="30/10m")
 PASSWORD_RESET_RATE_PER_IP = env("PASSWORD_RESET_RATE_PER_IP", default="5/h")
 PASSWORD_RESET_TIMEOUT = 60 * 60  # one hour for a reset link
+# A staff invitation (and create_clinic's first-admin link) lasts longer: it is sent
+# ahead of someone's first day, not asked for by the person about to use it.
+STAFF_INVITE_TIMEOUT = env.int("STAFF_INVITE_TIMEOUT", default=3 * 24 * 60 * 60)
 
 # --- Content Security Policy (django-csp 4) -------------------------------------------
 # In every environment, so tests and `make run` catch an inline script or style the day

@@ -4,17 +4,17 @@
         --admin-name "Sam Lead" --timezone Europe/London
 
 The admin gets no password here: the command prints a single-use link to set one (valid
-for PASSWORD_RESET_TIMEOUT), and the first login enrols the second factor. From there the
+for STAFF_INVITE_TIMEOUT), and the first login enrols the second factor. From there the
 admin invites therapists on /clinic/staff/. Nothing secret is typed on a command line.
 """
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from accounts.models import Clinic, User
 from accounts.services import staff_invite_link
+from accounts.tokens import staff_invite_valid_hours
 from audit.services import audit_record
 
 
@@ -46,7 +46,7 @@ class Command(BaseCommand):
             problems = "; ".join(f"{field}: {' '.join(msgs)}" for field, msgs in exc.message_dict.items())
             raise CommandError(f"Nothing was created. {problems}") from None
         self.stdout.write(f"Created clinic {clinic.name!r} (id {clinic.pk}) and its clinic admin {admin.email}.")
-        hours = max(1, settings.PASSWORD_RESET_TIMEOUT // 3600)
+        hours = staff_invite_valid_hours()
         self.stdout.write(
             f"Send the admin this single-use link to set a password, within {hours} hour{'s' if hours > 1 else ''}"
             " (then they enrol the second factor; if it expires, set one with `manage.py changepassword <email>`):"

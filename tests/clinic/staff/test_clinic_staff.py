@@ -233,3 +233,33 @@ def test_it_answers_404_to_an_admin_of_another_clinic_on_our_staff(client, login
     login(client, admin_elsewhere)
     assert client.get(reverse("clinic_staff_reassign", args=[alice.id])).status_code == 404
     assert client.post(reverse("clinic_staff_deactivate", args=[alice.id])).status_code == 404
+
+
+def _invite_token_made(user, seconds_ago):
+    """The token the invitation email would have carried if sent `seconds_ago`."""
+    from accounts.tokens import staff_invite_token_generator as gen
+
+    ts = gen._num_seconds(gen._now()) - seconds_ago
+    return gen._make_token_with_timestamp(user, ts, gen.secret)
+
+
+def _join_path(user, token):
+    from django.utils.encoding import force_bytes
+    from django.utils.http import urlsafe_base64_encode
+
+    return reverse("clinic_join", args=[urlsafe_base64_encode(force_bytes(user.pk)), token])
+
+
+def test_an_invitation_still_works_the_next_day_and_not_after_three(client, carol):
+    newcomer = UserFactory(email="dan@example.com", clinic=carol.clinic)
+    newcomer.set_unusable_password()
+    newcomer.save()
+    assert client.get(_join_path(newcomer, _invite_token_made(newcomer, 26 * 3600))).status_code == 200
+    assert client.get(_join_path(newcomer, _invite_token_made(newcomer, 73 * 3600))).status_code == 400
+
+
+def test_a_password_reset_token_does_not_open_the_join_page(client, carol):
+    from django.contrib.auth.tokens import default_token_generator
+
+    newcomer = UserFactory(email="dan@example.com", clinic=carol.clinic)
+    assert client.get(_join_path(newcomer, default_token_generator.make_token(newcomer))).status_code == 400
