@@ -103,11 +103,32 @@ def flags_for_client_page(client):
     return flags
 
 
+@dataclass
+class ClientAttention:
+    """One client on the needs-attention list, with all their open flags."""
+
+    client: Client
+    flags: list = field(default_factory=list)
+
+    @property
+    def to_review(self):
+        return [f for f in self.flags if f.acknowledged_at is None]
+
+    @property
+    def severity(self):
+        return max(f.severity for f in self.flags)
+
+    @property
+    def open_since(self):
+        return min(f.raised_at for f in self.flags)
+
+
 def flags_needing_attention(therapist):
-    """Open flags across the therapist's active caseload, most severe first, then the
-    oldest. Returns (to_review, acknowledged): flags nobody has acted on yet, and those
-    the therapist acknowledged that have not cleared. One query."""
-    flags = list(
+    """Open flags across the therapist's active caseload, one row per client: clients
+    with a flag nobody has acted on yet, then those whose flags were all acknowledged
+    but have not cleared. Within each, the client with the most severe flag first, then
+    the one waiting longest; a client's flags in the same order. One query."""
+    flags = (
         Flag.objects.filter(
             resolved_at__isnull=True,
             client__therapist=therapist,
@@ -117,6 +138,10 @@ def flags_needing_attention(therapist):
         .select_related("client", "session")
         .order_by("-severity", "raised_at", "id")
     )
-    to_review = [f for f in flags if f.acknowledged_at is None]
-    acknowledged = [f for f in flags if f.acknowledged_at is not None]
+    rows = {}
+    for flag in flags:
+        rows.setdefault(flag.client_id, ClientAttention(client=flag.client)).flags.append(flag)
+    ordered = sorted(rows.values(), key=lambda r: (-r.severity, r.open_since, r.client.pk))
+    to_review = [r for r in ordered if r.to_review]
+    acknowledged = [r for r in ordered if not r.to_review]
     return to_review, acknowledged

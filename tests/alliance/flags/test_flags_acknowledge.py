@@ -195,17 +195,46 @@ def test_it_lists_open_flags_most_severe_then_oldest(client, login, alice, alice
     login(client, alice)
     response = client.get(reverse("needs_attention"))
     assert response.status_code == 200
-    kinds = [f.kind for f in response.context["to_review"]]
-    assert kinds == [Flag.Kind.DROP, Flag.Kind.LOW_ALLIANCE, Flag.Kind.ATTENDANCE]
-    assert b"Z.Z." in response.content and b"J.D." in response.content
+    rows = response.context["to_review"]
+    # One row per client, the client with the most severe flag first, each client's
+    # flags in the same order.
+    assert [r.client for r in rows] == [alice_client, other]
+    assert [f.kind for f in rows[0].flags] == [Flag.Kind.DROP, Flag.Kind.LOW_ALLIANCE]
+    assert [f.kind for f in rows[1].flags] == [Flag.Kind.ATTENDANCE]
+    html = response.content.decode()
+    assert html.count(">J.D.</a>") == 1 and html.count(">Z.Z.</a>") == 1
+
+
+def test_a_client_with_several_flags_is_one_row_and_each_flag_is_acknowledged_in_place(client, login, alice, alice_client):
+    history(alice_client, [40, 33])
+    flags_recompute_for_client(client=alice_client)  # drop and low alliance
+    drop = Flag.objects.get(client=alice_client, kind=Flag.Kind.DROP)
+    login(client, alice)
+    page = client.get(reverse("needs_attention")).content.decode()
+    assert page.count(f'action="{ack_url(drop)}"') == 1
+    assert page.count('class="flag-ack-form') == 2
+    response = client.post(ack_url(drop), {"response": "discussed", "next": reverse("needs_attention")})
+    assert response.status_code == 302 and response["Location"] == reverse("needs_attention")
+    drop.refresh_from_db()
+    assert drop.acknowledged_by == alice
+    after = client.get(reverse("needs_attention"))
+    row = after.context["to_review"][0]
+    assert [f.kind for f in row.to_review] == [Flag.Kind.LOW_ALLIANCE]
+    assert after.content.decode().count('class="flag-ack-form') == 1
 
 
 def test_it_shows_acknowledged_open_flags_separately(client, login, alice, low_flag):
     acknowledge(low_flag, days_ago=0)
     login(client, alice)
     response = client.get(reverse("needs_attention"))
-    assert low_flag in response.context["acknowledged"]
-    assert low_flag not in response.context["to_review"]
+    # The client still has an unacknowledged drop flag, so their one row stays under
+    # "to review", showing the low-alliance flag as acknowledged within it.
+    (row,) = response.context["to_review"]
+    assert low_flag in row.flags and low_flag not in row.to_review
+    assert "Acknowledged " in response.content.decode()
+    Flag.objects.filter(client=low_flag.client).update(acknowledged_at=timezone.now(), acknowledged_by=alice, response="discussed")
+    response = client.get(reverse("needs_attention"))
+    assert response.context["to_review"] == [] and [r.client for r in response.context["acknowledged"]] == [low_flag.client]
     assert b"Acknowledged, still open" in response.content
 
 
