@@ -24,6 +24,17 @@ class Clinic(models.Model):
     timezone = models.CharField(max_length=64, default="UTC", validators=[validate_timezone])
     created_at = models.DateTimeField(default=dj_timezone.now)
 
+    # Channels: how a client who consented may be asked after a session. In-session
+    # check-ins (alliance/checkins/in_session.py) need no setting: the therapist starts them.
+    email_checkins = models.BooleanField(
+        "Ask by email", default=True,
+        help_text="Email each check-in to clients who agreed to emails.",
+    )
+    sms_checkins = models.BooleanField(
+        "Ask by text message", default=True,
+        help_text="Text each check-in to clients who agreed to text messages (needs an SMS provider).",
+    )
+
     # Survey timing
     survey_delay_hours = models.PositiveSmallIntegerField(
         default=1, validators=[MaxValueValidator(72)],

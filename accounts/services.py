@@ -18,6 +18,7 @@ from .tokens import staff_invite_token_generator, staff_invite_valid_hours
 
 # The Clinic fields a clinic admin may change on the settings page, in display order.
 SURVEY_SETTINGS = ("survey_delay_hours", "reminder_after_hours", "expiry_days", "max_send_attempts")
+CHANNEL_SETTINGS = ("email_checkins", "sms_checkins")
 FLAG_SETTINGS = (
     "low_total_below", "low_dimension_below", "drop_points", "declining_run", "discrepancy_points",
     "no_feedback_expired", "attendance_missed", "attendance_window",
@@ -165,7 +166,7 @@ def clinic_settings_update(*, clinic, changes, by, request=None):
     clinic = Clinic.objects.select_for_update().get(pk=clinic.pk)
     diff = {}
     for name, value in changes.items():
-        if name not in SURVEY_SETTINGS + FLAG_SETTINGS:
+        if name not in CHANNEL_SETTINGS + SURVEY_SETTINGS + FLAG_SETTINGS:
             raise ValidationError(f"{name} is not a clinic setting.")
         old = getattr(clinic, name)
         if old != value:

@@ -7,6 +7,15 @@ from sessions.notes import EncryptedTextField
 SCORE_FIELDS = ("trust", "empathy", "boundaries", "collaboration")
 
 
+class Channel(models.TextChoices):
+    """How a client's check-in reached them and came back (DESIGN.md, "Channels")."""
+
+    EMAIL = "email", "Email"
+    SMS = "sms", "Text message"
+    IN_SESSION_PHONE = "in_session_phone", "In session, on the client's phone"
+    IN_SESSION_DEVICE = "in_session_device", "In session, on the therapist's device"
+
+
 def _score_field(label, help_text):
     return models.PositiveSmallIntegerField(label, help_text=help_text)
 
@@ -26,6 +35,8 @@ class CheckIn(models.Model):
     # Denormalised from session.client so per-client trends need no join.
     client = models.ForeignKey("clients.Client", on_delete=models.CASCADE, related_name="checkins")
     source = models.CharField(max_length=10, choices=Source.choices)
+    # How a client's answer came back; blank for the therapist's own rating.
+    channel = models.CharField(max_length=20, choices=Channel.choices, blank=True)
     trust = _score_field("trust", "I could trust my therapist in this session.")
     empathy = _score_field("empathy", "I felt heard and understood.")
     boundaries = _score_field("boundaries", "The session felt safe and respectful of limits.")
@@ -61,8 +72,14 @@ class CheckIn(models.Model):
 
 
 class SurveyInvitation(models.Model):
-    """The outbox row for one session's client check-in email. See DESIGN.md, "How the
-    survey travels". The token itself is never stored, only its SHA-256 digest."""
+    """The one ask for one session's client check-in, and the outbox row that delivers
+    it. See DESIGN.md, "How the survey travels" and "Channels".
+
+    One row per session, whatever the channels: the ask is answered once, expires once
+    and counts once in response rates. Each channel it goes out on has a link of its
+    own (a token of its own, of which only the SHA-256 digest is stored) and its own
+    sent time, so a retry after one channel got through sends only the others.
+    """
 
     class Status(models.TextChoices):
         SCHEDULED = "scheduled", "Scheduled"
@@ -79,6 +96,23 @@ class SurveyInvitation(models.Model):
     # The reminder carries its own token so that sending it does not kill the first
     # email's link: either digest opens the check-in (alliance/checkins/services.py).
     reminder_token_hash = models.CharField(max_length=64, unique=True, null=True, blank=True)
+    # By text message: the link's and the reminder's digests, and what the provider
+    # says of the message (its id, the last delivery status and error code).
+    sms_token_hash = models.CharField(max_length=64, unique=True, null=True, blank=True)
+    sms_reminder_token_hash = models.CharField(max_length=64, unique=True, null=True, blank=True)
+    sms_message_id = models.CharField(max_length=64, blank=True, db_index=True)
+    sms_status = models.CharField(max_length=20, blank=True)
+    sms_error = models.CharField(max_length=100, blank=True)
+    # In the session itself (alliance/checkins/in_session.py): a short-lived link for
+    # the client's phone, opened by QR code or by typing a short code, or a hand-over
+    # screen on the therapist's device. Independent of the outbox's state: an answer
+    # here closes the ask and the email or text is never sent.
+    in_session_token_hash = models.CharField(max_length=64, unique=True, null=True, blank=True)
+    in_session_code_hash = models.CharField(max_length=64, unique=True, null=True, blank=True)
+    in_session_channel = models.CharField(max_length=20, choices=Channel.choices, blank=True)
+    in_session_expires_at = models.DateTimeField(null=True, blank=True)
+    # Which channel's link answered it (for response rates by channel).
+    answered_channel = models.CharField(max_length=20, choices=Channel.choices, blank=True)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.SCHEDULED)
     due_at = models.DateTimeField()
     claimed_at = models.DateTimeField(null=True, blank=True)
@@ -88,7 +122,10 @@ class SurveyInvitation(models.Model):
     claim_id = models.CharField(max_length=36, blank=True)
     attempt_started_at = models.DateTimeField(null=True, blank=True)
     lease_until = models.DateTimeField(null=True, blank=True)
+    # When the first channel got through: the check-in's expiry counts from here.
     sent_at = models.DateTimeField(null=True, blank=True)
+    email_sent_at = models.DateTimeField(null=True, blank=True)
+    sms_sent_at = models.DateTimeField(null=True, blank=True)
     reminded_at = models.DateTimeField(null=True, blank=True)
     opened_at = models.DateTimeField(null=True, blank=True)
     answered_at = models.DateTimeField(null=True, blank=True)

@@ -14,15 +14,25 @@ class ClientForm(forms.ModelForm):
 
     class Meta:
         model = Client
-        fields = ["display_name", "email", "survey_consent", "language", "modality", "relationship_approach"]
+        fields = [
+            "display_name", "email", "survey_consent", "phone", "sms_consent", "language", "modality",
+            "relationship_approach",
+        ]
         labels = {
             "display_name": "Name or initials",
             "email": "Email for check-ins (optional)",
             "survey_consent": "The client agreed to receive check-in emails",
+            "phone": "Mobile number for check-ins (optional)",
+            "sms_consent": "The client agreed to receive check-in text messages",
             "relationship_approach": "Relationship approach",
         }
         help_texts = {
             "survey_consent": "No check-in is ever emailed without this, an address, and no opt-out.",
+            "phone": "With the country code for a number abroad, e.g. +44 7700 900123.",
+            "sms_consent": "No check-in is ever texted without this, a number, and no STOP reply.",
+        }
+        error_messages = {
+            "phone": {"invalid": "Enter a valid mobile number, e.g. (201) 555-0123 or +44 7700 900123."},
         }
 
     def __init__(self, *args, clinic, **kwargs):
@@ -40,6 +50,12 @@ class ClientForm(forms.ModelForm):
         return self.cleaned_data["email"].strip().lower()
 
     def clean(self):
+        data = self._clean_duplicates()
+        if data.get("sms_consent") and not data.get("phone") and "phone" not in self.errors:
+            self.add_error("phone", "Enter the number the client agreed to be texted at, or untick their consent.")
+        return data
+
+    def _clean_duplicates(self):
         data = super().clean()
         name, email = data.get("display_name"), data.get("email")
         if name:

@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+from phonenumber_field.modelfields import PhoneNumberField
 
 
 class Client(models.Model):
@@ -34,7 +35,11 @@ class Client(models.Model):
     survey_consent = models.BooleanField(
         default=False, help_text="The client agreed to receive check-in emails."
     )
-    opted_out_at = models.DateTimeField(null=True, blank=True, help_text="When the client unsubscribed.")
+    opted_out_at = models.DateTimeField(null=True, blank=True, help_text="When the client unsubscribed from emails.")
+    # Text messages: a number in E.164, consent of its own, and the STOP reply's opt-out.
+    phone = PhoneNumberField(blank=True, help_text="Only used to text check-ins, with consent.")
+    sms_consent = models.BooleanField(default=False, help_text="The client agreed to receive check-in texts.")
+    sms_opted_out_at = models.DateTimeField(null=True, blank=True, help_text="When the client replied STOP.")
     language = models.CharField(max_length=2, choices=Language.choices, default=Language.ENGLISH)
     modality = models.CharField(max_length=20, choices=Modality.choices)
     relationship_approach = models.CharField(max_length=20, choices=Approach.choices)
@@ -66,6 +71,28 @@ class Client(models.Model):
         return self.status == self.Status.ACTIVE
 
     @property
-    def can_receive_surveys(self):
+    def can_receive_email(self):
         """No email is ever sent without consent, an address, and no opt-out."""
         return bool(self.email) and self.survey_consent and self.opted_out_at is None and self.is_active
+
+    @property
+    def can_receive_sms(self):
+        """No text is ever sent without consent, a number, and no STOP."""
+        return bool(self.phone) and self.sms_consent and self.sms_opted_out_at is None and self.is_active
+
+    @property
+    def checkin_channels(self):
+        """The channels a check-in goes out on after a session, in sending order: those
+        the client agreed to and the clinic asks by."""
+        clinic = self.clinic
+        channels = []
+        if clinic.email_checkins and self.can_receive_email:
+            channels.append("email")
+        if clinic.sms_checkins and settings.SMS_ENABLED and self.can_receive_sms:
+            channels.append("sms")
+        return channels
+
+    @property
+    def can_receive_surveys(self):
+        """A check-in can reach this client on at least one channel."""
+        return bool(self.checkin_channels)

@@ -12,7 +12,11 @@ from sessions.models import Session
 
 from .models import Client
 
-FIELDS = ("display_name", "email", "survey_consent", "language", "modality", "relationship_approach")
+FIELDS = (
+    "display_name", "email", "survey_consent", "phone", "sms_consent", "language", "modality", "relationship_approach",
+)
+# Changes after which a waiting check-in may have no channel left to go by.
+CHANNEL_FIELDS = {"email", "survey_consent", "phone", "sms_consent"}
 
 
 def _reschedule_pending_invitations(client):
@@ -41,8 +45,14 @@ def client_update(*, client, by, data, request=None):
         return client
     for f in changed:
         setattr(client, f, data[f])
-    client.save(update_fields=[*changed, "updated_at"])
-    if {"email", "survey_consent"} & set(changed):
+    update = [*changed, "updated_at"]
+    if "phone" in changed and client.sms_opted_out_at is not None:
+        # A STOP was sent from the old number; the new one has said nothing yet (and
+        # texts go to it only with the consent the therapist just confirmed).
+        client.sms_opted_out_at = None
+        update.append("sms_opted_out_at")
+    client.save(update_fields=update)
+    if CHANNEL_FIELDS & set(changed):
         _reschedule_pending_invitations(client)
     audit_record(action="client.update", actor=by, obj=client, request=request, detail={"fields": changed})
     return client

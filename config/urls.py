@@ -16,6 +16,8 @@ urlpatterns = [
     path("", include("alliance.flags.urls")),
     # The client's check-in by email link: no login, token in the path.
     path("s/", include("alliance.checkins.urls")),
+    # Its other channels: in the session (QR, short code, hand-over) and SMS webhooks.
+    path("", include("alliance.checkins.channel_urls")),
     # Clinic admin: dashboards, staff, settings and data rights (clinic/), audit trail.
     path("clinic/", include("clinic.urls")),
     path("clinic/audit/", include("audit.urls")),

@@ -5,6 +5,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_safe
 
 from accounts.access import staff_required, therapist_required
+from alliance.checkins.in_session import in_session_blocker
 from alliance.models import SCORE_FIELDS, CheckIn, SurveyInvitation
 from audit.services import audit_record
 from clients.selectors import client_for_user
@@ -91,6 +92,10 @@ def session_detail(request, pk):
         "changes": session.changes.select_related("changed_by"),
         "can_edit": request.user.is_therapist,
     }
+    if request.user.is_therapist and by_client is None:
+        # Why "Check-in now" cannot be offered, or None when it can.
+        context["checkin_now_blocker"] = in_session_blocker(session)
+        context["offer_checkin_now"] = context["checkin_now_blocker"] is None
     return render(request, "sessions/session_detail.html", context)
 
 

@@ -224,3 +224,19 @@ def links_in(message, site=None):
     checkin = re.search(site + r"/s/([A-Za-z0-9_-]+)/(?=\s)", text)
     unsubscribe = re.search(site + r"/s/([A-Za-z0-9_-]+)/unsubscribe/", text)
     return (checkin.group(0) if checkin else None), (unsubscribe.group(0) if unsubscribe else None)
+
+
+# --- SMS ---------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def fake_twilio(settings):
+    """A fake Twilio on loopback (tests/fakes/twilio.py), with this process's SMS_URL
+    pointed at it. Give `fake_twilio.url` to a worker as its SMS_URL."""
+    from tests.fakes.twilio import FakeTwilio
+
+    fake = FakeTwilio().start()
+    settings.SMS_URL = fake.url
+    settings.SMS_ENABLED = True
+    yield fake
+    fake.stop()

@@ -31,6 +31,12 @@ row is sent again when its lease runs out. The client then
 gets at most one duplicate per such crash, and the first email's link stops working
 (its digest was replaced). Closing that window would need an SMTP provider with
 idempotency keys; nothing in plain SMTP lets us ask "did you already take this one?".
+
+Text messages (sms/) travel through the same rows, claims, attempts and leases: a check-in
+goes out on every channel the client takes (Client.checkin_channels), each channel with a
+link of its own and a sent time of its own. The same window applies to a text: between
+the provider's "201 Created" and the UPDATE that records it. Twilio's Messages API has
+no idempotency key either, so a crash there costs at most one duplicate text.
 """
 
 import logging
@@ -42,24 +48,35 @@ from datetime import timedelta
 from celery import current_app
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import F, Q
+from django.db.models import F, Q, Value
+from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import Clinic
 from audit.services import audit_record
 
-from .emails import email_send
 from alliance.flags.rules import flags_recompute_for_client
+from alliance.models import Channel, SurveyInvitation
+from sms import SmsError, sms_send
+
+from .emails import email_send
 from .invitations import new_token
-from alliance.models import SurveyInvitation
+from .text import text_for
 
 log = logging.getLogger(__name__)
 Status = SurveyInvitation.Status
 
 # Errors a retry may cure. Anything else is a bug: the task fails, the lease runs out
 # and the row is reclaimed until its attempts are used up.
-TRANSIENT = (smtplib.SMTPException, OSError)
+TRANSIENT = (smtplib.SMTPException, OSError, SmsError)
+
+# Each channel's columns on the invitation: its link's digest, its reminder's digest,
+# when it got through, and whether the client still takes it.
+TOKEN_FIELD = {Channel.EMAIL: "token_hash", Channel.SMS: "sms_token_hash"}
+REMINDER_FIELD = {Channel.EMAIL: "reminder_token_hash", Channel.SMS: "sms_reminder_token_hash"}
+SENT_FIELD = {Channel.EMAIL: "email_sent_at", Channel.SMS: "sms_sent_at"}
+NOT_STOPPED = {Channel.EMAIL: "client__opted_out_at__isnull", Channel.SMS: "client__sms_opted_out_at__isnull"}
 
 
 @dataclass(frozen=True)
@@ -108,9 +125,26 @@ def _email_for(invitation, token, *, name):
     )
 
 
+def sms_status_url():
+    return settings.SITE_URL + reverse("sms_status")
+
+
+def _sms_for(invitation, token, *, name):
+    """The text of a check-in or reminder SMS: the clinic's name and the link, in the
+    client's language. Never the therapist, the client's name or anything clinical."""
+    client = invitation.client
+    words = text_for(client.language)[f"sms_{name}"]
+    return dict(
+        to=client.phone, body=words.format(clinic=client.clinic.name, url=survey_url(token)),
+        status_callback=sms_status_url(),
+    )
+
+
 def _short_error(exc):
     """A short description of a delivery error for `last_error`: codes and class names
     only, never the server's text, which often quotes the recipient's address."""
+    if isinstance(exc, SmsError):
+        return f"SMS: {exc.code}"
     if isinstance(exc, smtplib.SMTPRecipientsRefused):
         codes = sorted({code for code, _ in exc.recipients.values()})
         return f"SMTP recipient refused {codes}"
@@ -120,7 +154,10 @@ def _short_error(exc):
 
 
 def _is_permanent(exc):
-    """5xx replies will be refused again; 4xx replies and network errors may pass later."""
+    """5xx replies will be refused again; 4xx replies and network errors may pass later.
+    (An SMS provider's own error says which it is.)"""
+    if isinstance(exc, SmsError):
+        return not exc.transient
     if isinstance(exc, smtplib.SMTPRecipientsRefused):
         return all(code >= 500 for code, _ in exc.recipients.values())
     if isinstance(exc, smtplib.SMTPResponseException):
@@ -192,8 +229,28 @@ def invitations_dispatch_due(*, now=None, limit=None):
 # --- 2. One send ------------------------------------------------------------------------
 
 
+def _pending_channels(invitation):
+    """The channels this check-in still has to go out on: those the client takes now,
+    less those it already got through on (a retry after one of two failed)."""
+    return [c for c in invitation.client.checkin_channels if getattr(invitation, SENT_FIELD[c]) is None]
+
+
+def _any_sent(invitation_id):
+    return SurveyInvitation.objects.filter(
+        Q(email_sent_at__isnull=False) | Q(sms_sent_at__isnull=False), id=invitation_id
+    ).exists()
+
+
 def invitation_send(*, invitation_id, claim_id):
-    """Send the check-in email of one claimed invitation, at most once per claim.
+    """Send the check-in of one claimed invitation on each of the client's channels, at
+    most once per claim and channel.
+
+    Each channel gets a link of its own, stored (as a digest) and committed before the
+    message leaves, and is marked sent the moment its provider accepted it. A channel
+    already marked is skipped, so a retry after the email got through and the text did
+    not sends only the text. The row stays `sending` until every channel got through or
+    failed for good; then it is `sent` (if any got through, with the other's error kept
+    for the client page) or `failed`.
 
     Returns an Outcome; `retry_in` asks the caller (the Celery task) to try again later
     under the same claim."""
@@ -208,78 +265,113 @@ def invitation_send(*, invitation_id, claim_id):
     client, clinic = invitation.client, invitation.client.clinic
     mine = SurveyInvitation.objects.filter(id=invitation_id, status=Status.SENDING, claim_id=claim_id)
 
-    if not (client.can_receive_surveys and invitation.session.was_attended):
-        # Opted out, withdrew consent, lost their address or the session turned out to
-        # be a no-show since the invitation was scheduled.
+    pending = _pending_channels(invitation) if invitation.session.was_attended else []
+    if not pending:
+        if _any_sent(invitation_id):
+            return _finish(invitation, mine, errors=[invitation.last_error] if invitation.last_error else [])
+        # Opted out, withdrew consent, lost their address or number, or the session
+        # turned out to be a no-show since the invitation was scheduled.
         mine.update(status=Status.CANCELLED, lease_until=None, attempt_started_at=None)
         return Outcome("cancelled")
     if invitation.attempts >= clinic.max_send_attempts:
         # Reclaimed after crashes that used up every attempt.
-        return _fail(invitation, mine, invitation.last_error or "attempts exhausted")
+        return _finish(invitation, mine, errors=[invitation.last_error or "attempts exhausted"])
 
-    token, digest = new_token()
-    expires_preview = now + timedelta(days=clinic.expiry_days)
     with transaction.atomic():
         # The attempt starts only if no other run of this claim holds it (a task
-        # delivered twice) and the client has not opted out meanwhile.
-        started = mine.filter(
-            Q(attempt_started_at__isnull=True) | Q(lease_until__lt=now),
-            client__opted_out_at__isnull=True,
-        ).update(
+        # delivered twice).
+        started = mine.filter(Q(attempt_started_at__isnull=True) | Q(lease_until__lt=now)).update(
             attempts=F("attempts") + 1,
             attempt_started_at=now,
             lease_until=now + timedelta(seconds=settings.SURVEY_ATTEMPT_LEASE_SECONDS),
-            token_hash=digest,
         )
     if not started:
         return SKIPPED
     # Read back rather than add one to what we read before: a second delivery of this
     # task may have made an attempt in between.
     attempts = SurveyInvitation.objects.values_list("attempts", flat=True).get(id=invitation_id)
+    # What the email says about expiry; the row's own expiry is set by the first send.
+    invitation.expires_at = invitation.expires_at or now + timedelta(days=clinic.expiry_days)
 
-    invitation.expires_at = expires_preview
-    marked = []
+    errors, retry = [], False
+    for channel in pending:
+        outcome = _send_on(channel, invitation, mine, attempts)
+        if outcome is None:
+            continue
+        error, permanent = outcome
+        log.warning(
+            "outbox.send_failed invitation=%s channel=%s attempt=%s error=%s", invitation_id, channel, attempts, error
+        )
+        errors.append(error)
+        retry = retry or not permanent
 
-    def mark_sent():
-        # Runs the moment the SMTP server has said "250 OK", before QUIT: nothing but
-        # this UPDATE lies between acceptance and the commit. See the module docstring
-        # for what a crash right here costs.
-        sent_at = timezone.now()
-        with transaction.atomic():
-            done = mine.update(
-                status=Status.SENT, sent_at=sent_at, expires_at=sent_at + timedelta(days=clinic.expiry_days),
-                attempt_started_at=None, lease_until=None, last_error="",
-            )
-            if done:
-                audit_record(
-                    action="invitation.sent", obj=invitation, clinic=clinic,
-                    detail={"session_id": invitation.session_id, "attempts": attempts},
-                )
-        marked.append(done)
-
-    try:
-        email_send(**_email_for(invitation, token, name="checkin"), on_accepted=mark_sent)
-    except TRANSIENT as exc:
-        if marked:
-            # Accepted and recorded; only closing the connection failed.
-            return Outcome("sent")
-        error = _short_error(exc)
-        log.warning("outbox.send_failed invitation=%s attempt=%s error=%s", invitation_id, attempts, error)
-        if _is_permanent(exc) or attempts >= clinic.max_send_attempts:
-            return _fail(invitation, mine, error)
+    if retry and attempts < clinic.max_send_attempts:
         delay = retry_delay(attempts)
         # Release the attempt, and keep the claim for the backoff plus the usual grace
         # so a sweep does not take it back while the retry waits.
         mine.update(
-            last_error=error, attempt_started_at=None,
+            last_error="; ".join(errors)[:300], attempt_started_at=None,
             lease_until=timezone.now() + timedelta(seconds=delay + settings.SURVEY_STALE_SENDING_SECONDS),
         )
         return Outcome("retry", retry_in=delay)
+    return _finish(invitation, mine, errors=errors)
 
+
+def _send_on(channel, invitation, mine, attempts):
+    """Send the check-in on one channel. Returns None when it got through (or was
+    stopped on its way by an opt-out), else (error, permanent)."""
+    clinic = invitation.client.clinic
+    token, digest = new_token()
+    # The link's digest is committed before the message leaves, so the link works the
+    # moment it lands; and only if the client has not stopped this channel meanwhile.
+    if not mine.filter(**{NOT_STOPPED[channel]: True}).update(**{TOKEN_FIELD[channel]: digest}):
+        return None
+    marked = []
+
+    def mark_sent(**extra):
+        # Runs the moment the server has accepted the message (for email, before QUIT):
+        # nothing but this UPDATE lies between acceptance and the commit. See the
+        # module docstring for what a crash right here costs.
+        sent_at = timezone.now()
+        with transaction.atomic():
+            done = mine.update(
+                **{SENT_FIELD[channel]: sent_at},
+                sent_at=Coalesce("sent_at", Value(sent_at)),
+                expires_at=Coalesce("expires_at", Value(sent_at + timedelta(days=clinic.expiry_days))),
+                **extra,
+            )
+            if done:
+                audit_record(
+                    action="invitation.sent", obj=invitation, clinic=clinic,
+                    detail={"session_id": invitation.session_id, "attempts": attempts, "channel": channel},
+                )
+        marked.append(done)
+
+    try:
+        if channel == Channel.EMAIL:
+            email_send(**_email_for(invitation, token, name="checkin"), on_accepted=mark_sent)
+        else:
+            message_id = sms_send(**_sms_for(invitation, token, name="checkin"))
+            mark_sent(sms_message_id=message_id[:64], sms_status="queued", sms_error="")
+    except TRANSIENT as exc:
+        if marked:
+            # Accepted and recorded; only closing the connection failed.
+            return None
+        return _short_error(exc), _is_permanent(exc)
     if not marked[0]:
-        # Cancelled by an opt-out while the email was on its way.
-        log.warning("outbox.sent_but_not_marked invitation=%s", invitation_id)
-    return Outcome("sent")
+        # Cancelled by an opt-out, or answered in the session, while on its way.
+        log.warning("outbox.sent_but_not_marked invitation=%s channel=%s", invitation.id, channel)
+    return None
+
+
+def _finish(invitation, mine, *, errors):
+    """End the claim: `sent` if any channel got through (keeping the others' errors for
+    the client page), else `failed`."""
+    error = "; ".join(e for e in errors if e)[:300]
+    if _any_sent(invitation.id):
+        mine.update(status=Status.SENT, last_error=error, attempt_started_at=None, lease_until=None)
+        return Outcome("sent")
+    return _fail(invitation, mine, error or "no channel got through")
 
 
 def _fail(invitation, mine, error):
@@ -309,7 +401,11 @@ def invitations_remind_due(*, now=None):
             due = SurveyInvitation.objects.filter(
                 client__clinic=clinic, status=Status.SENT, reminded_at__isnull=True,
                 sent_at__lte=now - timedelta(hours=clinic.reminder_after_hours),
-                expires_at__gt=now, client__opted_out_at__isnull=True,
+                expires_at__gt=now,
+            ).filter(
+                # A channel it went out on that the client has not stopped since.
+                Q(email_sent_at__isnull=False, client__opted_out_at__isnull=True)
+                | Q(sms_sent_at__isnull=False, client__sms_opted_out_at__isnull=True)
             ).values_list("id", flat=True)
             for invitation_id in list(due[: settings.SURVEY_DISPATCH_BATCH]):
                 won = SurveyInvitation.objects.filter(
@@ -322,41 +418,59 @@ def invitations_remind_due(*, now=None):
 
 
 def invitation_send_reminder(*, invitation_id, retries=0):
-    """Send the one reminder of a claimed invitation, with a token of its own so the
-    first email's link keeps working."""
+    """Send the one reminder of a claimed invitation by the same channels its check-in
+    went out on, each with a token of its own so the first message's link keeps
+    working. A channel whose reminder went out is skipped on a retry."""
     invitation = (
         SurveyInvitation.objects.select_related("client__clinic")
-        .filter(id=invitation_id, status=Status.SENT, reminded_at__isnull=False, reminder_token_hash__isnull=True)
+        .filter(id=invitation_id, status=Status.SENT, reminded_at__isnull=False)
         .first()
     )
-    if invitation is None or not invitation.client.can_receive_surveys:
+    if invitation is None:
         return SKIPPED
-    clinic = invitation.client.clinic
-    token, digest = new_token()
-    with transaction.atomic():
-        # Whoever stores the reminder digest first sends; a second delivery of this
-        # task finds it stored and stops.
-        started = SurveyInvitation.objects.filter(
-            id=invitation_id, status=Status.SENT, reminder_token_hash__isnull=True,
-            client__opted_out_at__isnull=True,
-        ).update(reminder_token_hash=digest)
-    if not started:
-        return SKIPPED
-    try:
-        email_send(**_email_for(invitation, token, name="reminder"))
-    except TRANSIENT as exc:
-        error = _short_error(exc)
-        # Nothing was delivered: free the slot so a retry can mint a new token.
-        SurveyInvitation.objects.filter(id=invitation_id, reminder_token_hash=digest).update(
-            reminder_token_hash=None, last_error=f"reminder: {error}"[:300]
+    client, clinic = invitation.client, invitation.client.clinic
+    channels = [
+        c for c in client.checkin_channels
+        if getattr(invitation, SENT_FIELD[c]) is not None and getattr(invitation, REMINDER_FIELD[c]) is None
+    ]
+    sent, retry, failed = [], False, False
+    for channel in channels:
+        token, digest = new_token()
+        field = REMINDER_FIELD[channel]
+        with transaction.atomic():
+            # Whoever stores the reminder digest first sends; a second delivery of this
+            # task finds it stored and stops.
+            started = SurveyInvitation.objects.filter(
+                id=invitation_id, status=Status.SENT, **{f"{field}__isnull": True, NOT_STOPPED[channel]: True},
+            ).update(**{field: digest})
+        if not started:
+            continue
+        try:
+            if channel == Channel.EMAIL:
+                email_send(**_email_for(invitation, token, name="reminder"))
+            else:
+                sms_send(**_sms_for(invitation, token, name="reminder"))
+        except TRANSIENT as exc:
+            error = _short_error(exc)
+            # Nothing was delivered: free the slot so a retry can mint a new token.
+            SurveyInvitation.objects.filter(id=invitation_id, **{field: digest}).update(
+                **{field: None}, last_error=f"reminder: {error}"[:300]
+            )
+            if _is_permanent(exc) or retries + 1 >= clinic.max_send_attempts:
+                failed = True
+            else:
+                retry = True
+            continue
+        sent.append(channel)
+        audit_record(
+            action="invitation.reminded", obj=invitation, clinic=clinic,
+            detail={"session_id": invitation.session_id, "channel": channel},
         )
-        if _is_permanent(exc) or retries + 1 >= clinic.max_send_attempts:
-            return Outcome("failed")
+    if retry:
         return Outcome("retry", retry_in=retry_delay(retries + 1))
-    audit_record(
-        action="invitation.reminded", obj=invitation, clinic=clinic, detail={"session_id": invitation.session_id}
-    )
-    return Outcome("sent")
+    if sent:
+        return Outcome("sent")
+    return Outcome("failed") if failed else SKIPPED
 
 
 # --- Expiry -------------------------------------------------------------------------------
@@ -406,6 +520,8 @@ def invitation_resend(*, invitation, by):
         status=Status.SCHEDULED, due_at=now, attempts=0, last_error="", claim_id="", claimed_at=None,
         attempt_started_at=None, lease_until=None, sent_at=None, reminded_at=None, opened_at=None,
         expires_at=None, token_hash=new_token()[1], reminder_token_hash=None,
+        email_sent_at=None, sms_sent_at=None, sms_token_hash=None, sms_reminder_token_hash=None,
+        sms_message_id="", sms_status="", sms_error="",
     )
     if not reset:
         return False

@@ -17,8 +17,9 @@ from audit.services import audit_record
 from clients.models import Client
 
 from alliance.flags.rules import flags_recompute_for_client
+from alliance.models import Channel, CheckIn, SurveyInvitation
+
 from .invitations import token_digest
-from alliance.models import CheckIn, SurveyInvitation
 
 Status = SurveyInvitation.Status
 # secrets.token_urlsafe(32) is 43 characters; anything much longer is not ours, and
@@ -26,13 +27,43 @@ Status = SurveyInvitation.Status
 MAX_TOKEN_LENGTH = 100
 
 
-def _matches(token):
-    digest = token_digest(token[:MAX_TOKEN_LENGTH])
-    return Q(token_hash=digest) | Q(reminder_token_hash=digest)
+# Each link's digest column and the channel it stands for (an in-session row says
+# which of the two in-session channels it was started on).
+LINK_FIELDS = {
+    "token_hash": Channel.EMAIL,
+    "reminder_token_hash": Channel.EMAIL,
+    "sms_token_hash": Channel.SMS,
+    "sms_reminder_token_hash": Channel.SMS,
+}
+IN_SESSION_FIELDS = ("in_session_token_hash", "in_session_code_hash")
 
 
-def _answerable(now):
-    return Q(status=Status.SENT, answered_at__isnull=True, expires_at__gt=now)
+def _digest(token):
+    return token_digest(token[:MAX_TOKEN_LENGTH])
+
+
+def _answerable(token, now):
+    """A link the outbox sent, unanswered and unexpired (`sending` too: with two
+    channels, the first one's link works while the second is still on its way); or an
+    in-session link within its few minutes. An answer through any link closes them all."""
+    digest = _digest(token)
+    sent_link = Q()
+    for field in LINK_FIELDS:
+        sent_link |= Q(**{field: digest})
+    in_session = Q(in_session_token_hash=digest) | Q(in_session_code_hash=digest)
+    return Q(answered_at__isnull=True) & ~Q(status=Status.ANSWERED) & (
+        (sent_link & Q(status__in=[Status.SENT, Status.SENDING], expires_at__gt=now))
+        | (in_session & Q(in_session_expires_at__gt=now))
+    )
+
+
+def channel_of(invitation, token):
+    """Which channel's link this token is."""
+    digest = _digest(token)
+    for field, channel in LINK_FIELDS.items():
+        if getattr(invitation, field) == digest:
+            return channel
+    return invitation.in_session_channel or Channel.IN_SESSION_PHONE
 
 
 def invitation_for_answer(token):
@@ -42,7 +73,7 @@ def invitation_for_answer(token):
         return None
     return (
         SurveyInvitation.objects.select_related("client__clinic")
-        .filter(_matches(token), _answerable(timezone.now()))
+        .filter(_answerable(token, timezone.now()))
         .first()
     )
 
@@ -60,20 +91,24 @@ def checkin_submit(*, invitation, token, scores, comment=""):
     be answerable, so a stale or wrong object can only make the submission fail, never
     answer another invitation."""
     now = timezone.now()
-    answered = SurveyInvitation.objects.filter(_matches(token), _answerable(now), id=invitation.id).update(
-        status=Status.ANSWERED, answered_at=now
+    channel = channel_of(invitation, token)
+    # Answered on any channel closes the ask on all of them: an email or text still
+    # waiting in the outbox is never claimed (the sweep claims only `scheduled` rows).
+    answered = SurveyInvitation.objects.filter(_answerable(token, now), id=invitation.id).update(
+        status=Status.ANSWERED, answered_at=now, answered_channel=channel,
     )
     if answered != 1:
         return None
     checkin = CheckIn.objects.create(
         session_id=invitation.session_id, client=invitation.client, source=CheckIn.Source.CLIENT,
-        comment=comment, submitted_at=now, **scores,
+        channel=channel, comment=comment, submitted_at=now, **scores,
     )
     # Actor None: the client has no account. No IP either: clients are not staff, and
     # the trail needs to know that a check-in arrived, not from where.
     audit_record(
         action="checkin.submitted", obj=checkin, clinic=invitation.client.clinic,
-        detail={"session_id": invitation.session_id, "invitation_id": invitation.id}, record_ip=False,
+        detail={"session_id": invitation.session_id, "invitation_id": invitation.id, "channel": channel},
+        record_ip=False,
     )
     flags_recompute_for_client(client=invitation.client)
     return checkin
@@ -86,9 +121,11 @@ def invitation_for_unsubscribe(token):
     if len(token) > MAX_TOKEN_LENGTH:
         return None
     since = timezone.now() - timedelta(days=settings.SURVEY_UNSUBSCRIBE_DAYS)
+    digest = _digest(token)
+    # Only an email's links carry an unsubscribe link; a text is stopped by replying STOP.
     return (
         SurveyInvitation.objects.select_related("client__clinic")
-        .filter(_matches(token), sent_at__gte=since)
+        .filter(Q(token_hash=digest) | Q(reminder_token_hash=digest), sent_at__gte=since)
         .first()
     )
 
@@ -96,14 +133,23 @@ def invitation_for_unsubscribe(token):
 @transaction.atomic
 def client_opt_out(*, client):
     """Stop all check-in emails to this client: record when, and cancel what is waiting
-    to be sent. The sender checks the opt-out again at send time, so an invitation
-    already on its way is stopped too. Idempotent."""
+    to be sent if no other channel (a text) is left to take it. The sender checks the
+    opt-out again at send time, so an email already on its way is stopped too.
+    Idempotent."""
     now = timezone.now()
     opted_out = Client.objects.filter(pk=client.pk, opted_out_at__isnull=True).update(opted_out_at=now)
-    cancelled = SurveyInvitation.objects.filter(
-        client_id=client.pk, status__in=[Status.SCHEDULED, Status.SENDING]
-    ).update(status=Status.CANCELLED, lease_until=None, attempt_started_at=None)
+    client.opted_out_at = client.opted_out_at or now
+    cancelled = invitations_cancel_if_unreachable(client=client)
     if opted_out:
-        client.opted_out_at = now
         audit_record(action="client.opted_out", obj=client, clinic=client.clinic, detail={"cancelled": cancelled}, record_ip=False)
     return bool(opted_out)
+
+
+def invitations_cancel_if_unreachable(*, client):
+    """Cancel the client's check-ins still waiting to be sent when no channel can take
+    them any more (after an unsubscribe, a STOP, consent withdrawn). Returns the count."""
+    if client.can_receive_surveys:
+        return 0
+    return SurveyInvitation.objects.filter(
+        client_id=client.pk, status__in=[Status.SCHEDULED, Status.SENDING]
+    ).update(status=Status.CANCELLED, lease_until=None, attempt_started_at=None)

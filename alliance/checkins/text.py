@@ -40,6 +40,16 @@ TEXT = {
         "unsubscribe_button": "Yes, stop these emails",
         "unsubscribed_title": "Done",
         "unsubscribed_body": "You will not get any more check-in emails from {clinic}.",
+        # Text messages: the clinic's name and the link, nothing else (no clinical words).
+        "sms_checkin": "{clinic}: a one-minute check-in is waiting for you: {url} Reply STOP to stop these texts.",
+        "sms_reminder": "{clinic}: a reminder, your one-minute check-in is still open: {url} Reply STOP to stop these texts.",
+        # In the session: the short code a client types, and the hand-over screen.
+        "code_title": "Enter your code",
+        "code_intro": "Type the code your therapist shows you.",
+        "code_label": "Code",
+        "code_submit": "Open my check-in",
+        "code_wrong": "That code did not work. Check it, or ask your therapist for a new one.",
+        "handover_thanks_body": "Thank you. Please hand the device back.",
     },
     "es": {
         "title": "Su cuestionario",
@@ -72,6 +82,14 @@ TEXT = {
         "unsubscribe_button": "Sí, no quiero recibir más correos",
         "unsubscribed_title": "Hecho",
         "unsubscribed_body": "No recibirá más correos con el cuestionario de {clinic}.",
+        "sms_checkin": "{clinic}: tiene un cuestionario de un minuto: {url} Responda STOP para no recibir más mensajes.",
+        "sms_reminder": "{clinic}: le recordamos que su cuestionario de un minuto sigue abierto: {url} Responda STOP para no recibir más mensajes.",
+        "code_title": "Introduzca su código",
+        "code_intro": "Escriba el código que le muestra su terapeuta.",
+        "code_label": "Código",
+        "code_submit": "Abrir mi cuestionario",
+        "code_wrong": "Ese código no funciona. Revíselo o pida uno nuevo a su terapeuta.",
+        "handover_thanks_body": "Gracias. Por favor, devuelva el dispositivo.",
     },
 }
 

@@ -10,18 +10,25 @@ from functools import wraps
 
 from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth import logout
 from django.contrib.auth.decorators import login_required
+from django.http import HttpResponse, HttpResponseForbidden, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.utils import translation
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 from django_ratelimit.decorators import ratelimit
 
-from alliance.models import SurveyInvitation
+from accounts.access import therapist_required
+from alliance.models import Channel, SurveyInvitation
+from audit.services import audit_record
+import sms
+from sessions.selectors import session_for_user
 
-from . import outbox, services
+from . import in_session, outbox, services, sms_replies
 from .forms import COMMENT_MAX, CheckInForm
+from .handover import HANDOVER_KEY, UNLOCK_ATTEMPTS, handover_lock, handover_release, handover_state
 from .text import TEXT, text_for
 
 GONE_STATUS = 410
@@ -118,9 +125,16 @@ def checkin(request, token):
     else:
         form = CheckInForm(language=language)
         status = 200
+    channel = services.channel_of(invitation, token)
+    in_room = channel in in_session.IN_SESSION_CHANNELS
     return _page(
         request, "survey/checkin.html", invitation,
-        {"form": form, "expires_at": invitation.expires_at, "comment_max": COMMENT_MAX, "token": token},
+        {
+            "form": form, "comment_max": COMMENT_MAX,
+            "expires_at": invitation.in_session_expires_at if in_room else invitation.expires_at,
+            # Only an email carries an unsubscribe link; a text is stopped by STOP.
+            "unsubscribe_url": reverse("survey_unsubscribe", args=[token]) if channel == Channel.EMAIL else None,
+        },
         status=status,
     )
 
@@ -179,3 +193,242 @@ def resend(request, invitation_id):
         return redirect(reverse("client_detail", args=[invitation.client_id]))
     except NoReverseMatch:
         return redirect("home")
+
+
+# --- In the session (alliance/checkins/in_session.py) ---------------------------------
+
+
+@csrf_exempt
+@survey_page
+@require_http_methods(["GET", "POST"])
+def code_entry(request):
+    """Where a client types the short code from the therapist's screen. A right code
+    opens the same check-in page the QR code opens."""
+    language = request.GET.get("lang") or "en"
+    language = language if language in TEXT else "en"
+    error = None
+    if request.method == "POST":
+        code = in_session.code_normalise(request.POST.get("code", ""))
+        invitation = in_session.invitation_for_code(code)
+        if invitation is not None:
+            return redirect("survey_checkin", token=code)
+        error = text_for(language)["code_wrong"]
+    with translation.override(language):
+        return render(
+            request, "survey/code_entry.html",
+            {"t": text_for(language), "language": language, "error": error},
+            status=400 if error else 200,
+        )
+
+
+def _cannot_start(request, session, reason):
+    return render(request, "checkins/in_session_refused.html", {"session": session, "reason": reason}, status=409)
+
+
+@therapist_required
+@require_POST
+def in_session_phone(request, session_pk):
+    """Show a QR code and a short code that open this session's check-in on the
+    client's own phone. Rendered in answer to the POST, never at a URL of its own: the
+    codes are not stored, so the page cannot be shown again (start again instead)."""
+    session = session_for_user(request.user, session_pk)
+    try:
+        invitation, token, code = in_session.in_session_start(
+            session=session, by=request.user, channel=Channel.IN_SESSION_PHONE, request=request
+        )
+    except in_session.CannotStart as exc:
+        return _cannot_start(request, session, str(exc))
+    link = outbox.survey_url(token)
+    return render(
+        request, "checkins/in_session_phone.html",
+        {
+            "session": session, "client": session.client, "invitation": invitation,
+            "qr_svg": _qr_svg(link), "link": link, "code": in_session.code_format(code),
+            "code_url": settings.SITE_URL + reverse("checkin_code"),
+            "expires_at": invitation.in_session_expires_at,
+        },
+    )
+
+
+def _qr_svg(data):
+    import qrcode
+    import qrcode.image.svg
+
+    image = qrcode.make(data, image_factory=qrcode.image.svg.SvgPathImage, box_size=10, border=2)
+    return image.to_string(encoding="unicode")
+
+
+@therapist_required
+@require_safe
+def in_session_status(request, invitation_id):
+    """Whether the client has answered yet, for the QR page to say so."""
+    invitation = _invitation_for_therapist(request.user, invitation_id)
+    return JsonResponse({"answered": invitation.status == SurveyInvitation.Status.ANSWERED})
+
+
+@therapist_required
+@require_POST
+def handover_start(request, session_pk):
+    """Lock this browser session to the hand-over screen and show the client the
+    check-in."""
+    session = session_for_user(request.user, session_pk)
+    try:
+        invitation, token, _code = in_session.in_session_start(
+            session=session, by=request.user, channel=Channel.IN_SESSION_DEVICE, request=request
+        )
+    except in_session.CannotStart as exc:
+        return _cannot_start(request, session, str(exc))
+    handover_lock(
+        request, invitation_id=invitation.id, token=token, language=session.client.language, session_id=session.pk
+    )
+    audit_record(
+        action="handover.locked", actor=request.user, obj=session, clinic=session.client.clinic,
+        detail={"session_id": session.pk}, request=request,
+    )
+    return redirect("handover_checkin")
+
+
+def _handover_page(request, template, state, context=None, status=200):
+    language = state["language"] if state["language"] in TEXT else "en"
+    with translation.override(language):
+        response = render(
+            request, template, {"t": text_for(language), "language": language, "handover": True, **(context or {})},
+            status=status,
+        )
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def handover_checkin(request):
+    """The hand-over screen: only the check-in, in the client's language."""
+    state = handover_state(request)
+    if state is None or not request.user.is_authenticated:
+        return redirect("home")
+    if state["done"]:
+        return redirect("handover_thanks")
+    invitation = services.invitation_for_answer(state["token"])
+    if invitation is None:
+        # Ran out of time, or answered on another channel meanwhile.
+        return _handover_page(request, "checkins/handover_closed.html", state, status=410)
+    if request.method == "POST":
+        form = CheckInForm(request.POST, language=state["language"])
+        if form.is_valid():
+            checkin = services.checkin_submit(
+                token=state["token"], scores=form.scores(), comment=form.cleaned_data["comment"], invitation=invitation
+            )
+            if checkin is None:
+                return _handover_page(request, "checkins/handover_closed.html", state, status=410)
+            # The token is spent; keep nothing of it in the session.
+            request.session[HANDOVER_KEY] = {**state, "token": "", "done": True}
+            return redirect("handover_thanks")
+        status = 400
+    else:
+        form = CheckInForm(language=state["language"])
+        status = 200
+    return _handover_page(
+        request, "survey/checkin.html", state,
+        {
+            "form": form, "comment_max": COMMENT_MAX, "expires_at": invitation.in_session_expires_at,
+            "clinic_name": invitation.client.clinic.name, "clinic_tz": invitation.client.clinic.tzinfo,
+            "unsubscribe_url": None,
+        },
+        status=status,
+    )
+
+
+@login_required
+@require_safe
+def handover_thanks(request):
+    state = handover_state(request)
+    if state is None:
+        return redirect("home")
+    return _handover_page(request, "checkins/handover_thanks.html", state)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def handover_unlock(request):
+    """The therapist takes the device back: their password lifts the lock. Too many
+    wrong passwords log the session out, so a client cannot guess their way in."""
+    state = handover_state(request)
+    if state is None or not request.user.is_authenticated:
+        return redirect("home")
+    error = None
+    if request.method == "POST":
+        if request.user.check_password(request.POST.get("password", "")):
+            handover_release(request)
+            audit_record(
+                action="handover.unlocked", actor=request.user, obj=None, clinic=request.user.clinic,
+                detail={"session_id": state["session"], "answered": state["done"]}, request=request,
+            )
+            messages.success(
+                request, "The client answered the check-in." if state["done"] else "The hand-over ended unanswered."
+            )
+            return redirect("session_detail", pk=state["session"])
+        failures = state.get("failures", 0) + 1
+        if failures >= UNLOCK_ATTEMPTS:
+            audit_record(
+                action="handover.locked_out", actor=request.user, obj=None, clinic=request.user.clinic,
+                detail={"session_id": state["session"]}, request=request,
+            )
+            logout(request)
+            messages.error(request, "Too many wrong passwords: you were logged out. Log in again to continue.")
+            return redirect("login")
+        request.session[HANDOVER_KEY] = {**state, "failures": failures}
+        error = f"That password is not right. {UNLOCK_ATTEMPTS - failures} tries left before you are logged out."
+    response = render(request, "checkins/handover_unlock.html", {"error": error}, status=400 if error else 200)
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+# --- The SMS provider's webhooks (sms/, alliance/checkins/sms_replies.py) ---------------
+
+
+def _verified_provider_post(request):
+    """The POST's parameters if the provider's signature over them is right, else None.
+    The URL signed is the public one the provider was given (SITE_URL), not whatever
+    Host header reached us behind a proxy."""
+    configured = sms.provider()
+    if configured is None:
+        return None, None
+    params = {k: request.POST.get(k) for k in request.POST}
+    url = settings.SITE_URL + request.get_full_path()
+    signature = request.headers.get("X-Twilio-Signature", "")
+    if not configured.backend.verify_signature(configured, url=url, params=params, signature=signature):
+        return configured, None
+    return configured, params
+
+
+def _forged():
+    log.warning("sms.webhook_refused reason=signature")
+    return HttpResponseForbidden("Signature missing or wrong.", content_type="text/plain")
+
+
+@csrf_exempt
+@require_POST
+def sms_status(request):
+    """Delivery status callbacks for check-in texts."""
+    configured, params = _verified_provider_post(request)
+    if params is None:
+        return _forged()
+    message_id, status, error = configured.backend.parse_status(params)
+    sms_replies.sms_status_record(
+        message_id=message_id, status=status, error_code=error, order=configured.backend.STATUS_ORDER
+    )
+    return HttpResponse(status=204)
+
+
+@csrf_exempt
+@require_POST
+def sms_incoming(request):
+    """Replies to check-in texts: STOP and START."""
+    configured, params = _verified_provider_post(request)
+    if params is None:
+        return _forged()
+    sender, body = configured.backend.parse_incoming(params)
+    action = sms_replies.sms_reply_record(from_number=sender, body=body)
+    log.info("sms.reply action=%s", action or "ignored")
+    content, content_type = configured.backend.empty_reply()
+    return HttpResponse(content, content_type=content_type)

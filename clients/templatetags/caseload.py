@@ -55,10 +55,10 @@ INVITATION_BADGES = {
 @register.inclusion_tag("clients/partials/survey_state.html")
 def survey_state(client, status):
     """The state of a client's last check-in invitation, or "opted out"."""
-    if client.opted_out_at:
+    if client.opted_out_at and not client.can_receive_surveys:
         return {"label": "Opted out", "badge": "text-bg-dark"}
     if not status:
-        return {"label": "No check-in yet" if client.can_receive_surveys else "No email consent", "badge": "text-bg-light"}
+        return {"label": "No check-in yet" if client.can_receive_surveys else "No consent", "badge": "text-bg-light"}
     return {"label": SurveyInvitation.Status(status).label, "badge": invitation_badge(status)}
 
 
@@ -74,3 +74,27 @@ def attr_of(obj, name):
     if name not in ("total", *SCORE_FIELDS):
         return ""
     return getattr(obj, name, "")
+
+
+@register.simple_tag
+def checkin_channels(client):
+    """How this client is asked after a session, in a few words: "by email and text",
+    "by text (emails stopped 3 Dec 2026)", "in session only: no consent"."""
+    channels = client.checkin_channels
+    words = {"email": "email", "sms": "text"}
+    stopped = []
+    if client.opted_out_at:
+        stopped.append(f"emails stopped {client.opted_out_at:%-d %b %Y}")
+    if client.sms_opted_out_at:
+        stopped.append(f"texts stopped {client.sms_opted_out_at:%-d %b %Y}")
+    if channels:
+        summary = "by " + " and ".join(words[c] for c in channels)
+    elif not client.is_active:
+        summary = "off"
+    elif stopped:
+        summary = "in session only"
+    elif not (client.survey_consent or client.sms_consent):
+        summary = "in session only: no consent"
+    else:
+        summary = "in session only: no address or number"
+    return summary + (f" ({', '.join(stopped)})" if stopped else "")

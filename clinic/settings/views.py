@@ -1,5 +1,6 @@
 """The clinic's survey timing and flag thresholds (clinic admins only)."""
 
+from django.conf import settings
 from django.contrib import messages
 from django.shortcuts import redirect, render
 
@@ -26,5 +27,9 @@ def clinic_settings(request):
             else:
                 messages.info(request, "Nothing changed.")
             return redirect("clinic_settings")
-        return render(request, "clinic/settings/settings.html", {"form": form}, status=400)
-    return render(request, "clinic/settings/settings.html", {"form": form})
+        return render(request, "clinic/settings/settings.html", _context(form), status=400)
+    return render(request, "clinic/settings/settings.html", _context(form))
+
+
+def _context(form):
+    return {"form": form, "sms_enabled": settings.SMS_ENABLED}

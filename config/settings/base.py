@@ -41,6 +41,7 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "crispy_forms",
     "crispy_bootstrap5",
+    "phonenumber_field",
     "django_otp",
     "django_otp.plugins.otp_totp",
     "django_otp.plugins.otp_static",
@@ -70,6 +71,8 @@ MIDDLEWARE = [
     "accounts.middleware.SecondFactorRequiredMiddleware",
     "accounts.middleware.ClinicTimezoneMiddleware",
     "accounts.middleware.PrivatePagesNotCachedMiddleware",
+    # A device handed to a client for an in-session check-in reaches nothing else.
+    "alliance.checkins.handover.HandoverLockMiddleware",
     "axes.middleware.AxesMiddleware",
 ]
 
@@ -249,6 +252,15 @@ EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=15)
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="Rapport <no-reply@rapport.localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
+# --- Text messages ---------------------------------------------------------------------
+# SMS_URL picks the provider (sms/__init__.py): twilio://SID:TOKEN@api.twilio.com?from=…,
+# file:// (the embedded default: texts are files under var/outbox/) or none:// (off).
+SMS_URL = env_secret("SMS_URL", default="file://")  # holds the provider's auth token
+SMS_ENABLED = not SMS_URL.startswith("none:")
+SMS_TIMEOUT = env.int("SMS_TIMEOUT", default=15)
+PHONENUMBER_DEFAULT_REGION = env("PHONENUMBER_DEFAULT_REGION", default="US")
+PHONENUMBER_DB_FORMAT = "E164"
+
 # --- Celery ---------------------------------------------------------------------------
 # With REDIS_URL set, Redis carries the tasks. Without it, kombu's filesystem transport
 # under var/ does, so `make run` needs no server. Tasks carry ids only; the database is
@@ -329,6 +341,8 @@ SURVEY_DISPATCH_BATCH = env.int("SURVEY_DISPATCH_BATCH", default=500)
 SURVEY_UNSUBSCRIBE_DAYS = 90
 # Survey pages, per client IP (django-ratelimit syntax).
 SURVEY_RATE_LIMIT = env("SURVEY_RATE_LIMIT", default="30/m")
+# How long an in-session link (QR code, short code, hand-over screen) stays open.
+IN_SESSION_CHECKIN_MINUTES = env.int("IN_SESSION_CHECKIN_MINUTES", default=15)
 
 # --- Cache ------------------------------------------------------------------------------
 # Rate limits count in the cache, so it must be shared by every web process: Redis when

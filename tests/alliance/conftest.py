@@ -16,6 +16,7 @@ from tests.services import (  # noqa: F401 - fixtures and helpers the tests here
     SMTPServer,
     Worker,
     celery_worker,
+    fake_twilio,
     forget_queue_in_redis,
     free_port,
     links_in,

@@ -64,6 +64,19 @@ TABLE = {
     "audit_lockouts": (None, {"admin"}, ()),
     "audit_lockout_unlock": ("staff_user", {"admin:clinic"}, ()),
     "audit_two_factor_reset": ("staff_user", {"admin:clinic"}, ()),
+    # In the session (alliance/checkins/in_session.py): started by the session's therapist.
+    "in_session_phone": ("session", {"therapist:own"}, ()),
+    "handover_start": ("session", {"therapist:own"}, ()),
+    "in_session_status": ("invitation", {"therapist:own"}, ()),
+    # The hand-over screen: a logged-in user's own session (without a lock, it sends them home).
+    "handover_checkin": (None, {"staff"}, ()),
+    "handover_thanks": (None, {"staff"}, ()),
+    "handover_unlock": (None, {"staff"}, ()),
+    "checkin_code": (None, {"public"}, ()),
+    # The SMS provider's webhooks: public, POST only, refused without its signature
+    # (tests/alliance/checkins/test_sms_webhooks.py).
+    "sms_status": (None, {"public"}, ()),
+    "sms_incoming": (None, {"public"}, ()),
     # Development only (RAPPORT_DEV_OUTBOX; 404 in production), and for logged-in staff even then.
     "dev_outbox": (None, {"staff"}, ()),
 }
