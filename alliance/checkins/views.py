@@ -378,7 +378,9 @@ def handover_unlock(request):
             return redirect("login")
         request.session[HANDOVER_KEY] = {**state, "failures": failures}
         error = f"That password is not right. {UNLOCK_ATTEMPTS - failures} tries left before you are logged out."
-    response = render(request, "checkins/handover_unlock.html", {"error": error}, status=400 if error else 200)
+    response = render(
+        request, "checkins/handover_unlock.html", {"error": error, "handover": True}, status=400 if error else 200
+    )
     response["Cache-Control"] = "no-store"
     return response
 

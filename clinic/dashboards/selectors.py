@@ -29,7 +29,7 @@ from accounts.models import User
 from clients.models import Client
 from sessions.models import Session
 
-from alliance.models import CheckIn, Flag, SurveyInvitation
+from alliance.models import Channel, CheckIn, Flag, SurveyInvitation
 
 DEFAULT_DAYS = 182
 HISTOGRAM_BUCKETS = [(0, 15), (16, 19), (20, 23), (24, 27), (28, 31), (32, 35), (36, 40)]
@@ -151,6 +151,31 @@ class GroupRow:
 
 
 @dataclass
+class ChannelRow:
+    """Response rate of one channel: check-ins with a known outcome that went out on it
+    (or were started on it in the session), and how many were answered through it. A
+    check-in sent by email and text and answered by text counts as offered on both."""
+
+    key: str
+    label: str
+    offered: int = 0
+    answered: int = 0
+
+    @property
+    def response_rate(self):
+        return _rate(self.answered, self.offered)
+
+
+# How an invitation "went out on" each channel, as a condition on the sessions query.
+CHANNEL_OFFERED = {
+    Channel.EMAIL: Q(invitation__email_sent_at__isnull=False),
+    Channel.SMS: Q(invitation__sms_sent_at__isnull=False),
+    Channel.IN_SESSION_PHONE: Q(invitation__in_session_channel=Channel.IN_SESSION_PHONE),
+    Channel.IN_SESSION_DEVICE: Q(invitation__in_session_channel=Channel.IN_SESSION_DEVICE),
+}
+
+
+@dataclass
 class Dashboard:
     filters: Filters
     now: datetime
@@ -160,6 +185,7 @@ class Dashboard:
     by_modality: list = field(default_factory=list)
     by_approach: list = field(default_factory=list)
     histogram: list = field(default_factory=list)
+    by_channel: list = field(default_factory=list)
     totals: TherapistRow | None = None
 
 
@@ -276,10 +302,17 @@ def clinic_dashboard(filters, now=None):
             missed=Count("id", filter=in_period & Q(attendance__in=Session.MISSED)),
             answered=Count("id", filter=answered),
             unanswered=Count("id", filter=unanswered),
+            # Response by channel, in the same grouped query.
+            **{f"offered_{c}": Count("id", filter=(answered | unanswered) & q) for c, q in CHANNEL_OFFERED.items()},
+            **{f"answered_{c}": Count("id", filter=answered & Q(invitation__answered_channel=c)) for c in CHANNEL_OFFERED},
         )
         .order_by()
     )
+    channels = {c: ChannelRow(c, Channel(c).label) for c in CHANNEL_OFFERED}
     for r in sessions:
+        for c, row in channels.items():
+            row.offered += r[f"offered_{c}"]
+            row.answered += r[f"answered_{c}"]
         row = row_for(r["therapist_id"])
         row.sessions_30d += r["last30"]
         row.attended += r["attended"]
@@ -352,6 +385,7 @@ def clinic_dashboard(filters, now=None):
         if r["resolved_inside"]:
             period_for(r["resolved_period"]).flags_resolved += r["n"]
     dash.periods = [periods[k] for k in sorted(periods)]
+    dash.by_channel = list(channels.values())
 
     dash.therapists = sorted(rows.values(), key=lambda r: (not r.is_active, r.name.lower(), r.id))
     total = TherapistRow(id=0, name="Clinic", is_active=True)

@@ -58,16 +58,23 @@ def history(client, totals, *, every_days=7, therapist_totals=None):
     return sessions
 
 
-def invitation(session, status, *, expires_in_days=None):
-    """An invitation for `session` in a given state. `expires_in_days` < 0 means the
-    link has already expired."""
+def invitation(session, status, *, expires_in_days=None, channels=("email",), answered_by=None):
+    """An invitation for `session` in a given state, sent on `channels` (email, sms,
+    in_session_phone or in_session_device) and, if answered, answered through
+    `answered_by` (the first channel unless given). `expires_in_days` < 0 means the link
+    has already expired."""
     now = timezone.now()
     sent = session.scheduled_start + timedelta(hours=2)
     expires = now + timedelta(days=expires_in_days) if expires_in_days is not None else sent + timedelta(days=7)
     digest = hashlib.sha256(f"test-token-{next(_tokens)}".encode()).hexdigest()
+    answered = status == SurveyInvitation.Status.ANSWERED
+    in_session = [c for c in channels if c.startswith("in_session")]
     return SurveyInvitation.objects.create(
         session=session, client=session.client, token_hash=digest, status=status, due_at=sent, sent_at=sent,
-        expires_at=expires, answered_at=sent + timedelta(hours=1) if status == SurveyInvitation.Status.ANSWERED else None,
+        expires_at=expires, answered_at=sent + timedelta(hours=1) if answered else None,
+        email_sent_at=sent if "email" in channels else None, sms_sent_at=sent if "sms" in channels else None,
+        in_session_channel=in_session[0] if in_session else "",
+        answered_channel=(answered_by or channels[0]) if answered else "",
     )
 
 

@@ -287,3 +287,23 @@ def test_it_keeps_a_deactivated_therapists_past_sessions_under_their_name(client
     assert row(response, "Alice Therapist").caseload == 3
     assert response.context["dash"].totals.checkins == 4
     assert b"inactive" in response.content
+
+
+def test_it_shows_the_response_rate_by_channel(client, login, carol, alice, alice_client):
+    """By hand: email offered 3 (an email+text answered by text, an email answered, an
+    email expired) → 1 answered = 33%; text offered 2 (the email+text one, a text
+    expired) → 1 = 50%; in session on the phone 1 of 1; on a handed device 0 of 0."""
+    for days, status, channels, by in [
+        (10, S.ANSWERED, ("email", "sms"), "sms"),
+        (9, S.ANSWERED, ("email",), None),
+        (8, S.EXPIRED, ("email",), None),
+        (7, S.EXPIRED, ("sms",), None),
+        (6, S.ANSWERED, ("in_session_phone",), None),
+    ]:
+        invitation(session_on(alice_client, days_ago=days), status, channels=channels, answered_by=by)
+    login(client, carol)
+    response = client.get(reverse("clinic_dashboard"))
+    rows = {r.key: (r.offered, r.answered) for r in response.context["dash"].by_channel}
+    assert rows == {"email": (3, 1), "sms": (2, 1), "in_session_phone": (1, 1), "in_session_device": (0, 0)}
+    page = response.content.decode()
+    assert "Response rate by channel" in page and "Text message" in page
