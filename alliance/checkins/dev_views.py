@@ -51,12 +51,26 @@ def _parse(chunk, path):
     )
 
 
+def _parse_sms(path):
+    """A text written by the file SMS backend (sms/backends/file.py)."""
+    head, _, body = path.read_text(errors="replace").partition("\n\n")
+    fields = dict(line.split(": ", 1) for line in head.splitlines() if ": " in line)
+    at = datetime.fromtimestamp(path.stat().st_mtime, tz=dt_timezone.utc)
+    return OutboxEmail(
+        subject="Text message", to=fields.get("To", ""), at=at,
+        links=list(dict.fromkeys(LINK.findall(body))), text=body.strip(), file=path.name,
+    )
+
+
 def outbox_emails(folder):
+    """The emails and texts in the folder, newest first."""
     folder = Path(folder)
     if not folder.is_dir():
         return []
     files = sorted(folder.glob("*.log"), key=lambda p: p.stat().st_mtime, reverse=True)[:LIMIT]
     found = []
+    for path in sorted(folder.glob("*.sms"), key=lambda p: p.stat().st_mtime, reverse=True)[:LIMIT]:
+        found.append(((_parse_sms(path).at, path.stat().st_mtime_ns, 0), _parse_sms(path)))
     for path in files:
         mtime = path.stat().st_mtime_ns
         for position, chunk in enumerate(path.read_text(errors="replace").split(SEPARATOR)):

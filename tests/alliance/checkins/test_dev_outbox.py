@@ -1,6 +1,7 @@
 """The development outbox page lists the emails the file backend wrote."""
 
 import pytest
+from django.urls import reverse
 from django.test import override_settings
 
 from tests.alliance.conftest import log_session, send_inline
@@ -54,3 +55,18 @@ def test_it_names_the_folder_relative_to_the_project(client, login, alice):
         html = client.get("/dev/outbox/").content.decode()
     assert "<code>var/outbox</code>" in html
     assert str(settings.BASE_DIR) not in html
+
+
+def test_it_lists_text_messages_beside_emails(client, login, alice, settings, tmp_path):
+    """Under `make run` texts go to files (sms/backends/file.py); the outbox shows them
+    with their link, so the client's side can be played without a phone."""
+    from sms import sms_send
+
+    settings.EMAIL_FILE_PATH = str(tmp_path)
+    settings.SMS_URL = "file://"
+    message_id = sms_send("+14155550123", "Harbour Clinic: a check-in http://127.0.0.1:8000/s/abc123/ Reply STOP")
+    assert message_id.startswith("FILE")
+    login(client, alice)
+    page = client.get(reverse("dev_outbox")).content.decode()
+    assert "Text message" in page and "+14155550123" in page
+    assert 'href="http://127.0.0.1:8000/s/abc123/"' in page
