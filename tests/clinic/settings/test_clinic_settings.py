@@ -92,3 +92,24 @@ def test_it_puts_the_clinic_pages_in_the_admins_menu_only(client, login, carol, 
     login(client, alice)
     menu = client.get(reverse("needs_attention")).content.decode()
     assert f'href="{reverse("clinic_dashboard")}"' not in menu
+
+
+def test_the_clinic_chooses_the_channels_clients_are_asked_by(client, login, carol, clinic, alice):
+    """Texts off: a client who takes only texts gets no check-in after a session (the
+    therapist can still ask in the session); one who takes both gets the email."""
+    from alliance.checkins.invitations import invitation_schedule_for_session
+    from tests.factories import ClientFactory, SessionFactory
+
+    login(client, carol)
+    page = client.get(reverse("clinic_settings")).content.decode()
+    assert "Ask by text message" in page and "Ask by email" in page
+    data = current(clinic)
+    data.pop("sms_checkins")
+    assert client.post(reverse("clinic_settings"), data).status_code == 302
+    clinic.refresh_from_db()
+    assert (clinic.email_checkins, clinic.sms_checkins) == (True, False)
+    text_only = ClientFactory(therapist=alice, email="", phone="+14155550140", sms_consent=True)
+    both = ClientFactory(therapist=alice, phone="+14155550141", sms_consent=True)
+    assert invitation_schedule_for_session(session=SessionFactory(client=text_only)) is None
+    assert both.checkin_channels == ["email"]
+    assert invitation_schedule_for_session(session=SessionFactory(client=both)) is not None
