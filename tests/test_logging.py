@@ -68,3 +68,10 @@ def test_invitation_and_reset_links_are_redacted_in_request_lines(console, path,
 def test_the_fixed_reset_pages_stay_readable(console):
     logging.getLogger("django.server").info('"%s" %s %s', "GET /accounts/password-reset/done/ HTTP/1.1", "200", "5")
     assert "/accounts/password-reset/done/" in console.getvalue()
+
+
+def test_an_in_session_short_code_is_redacted_like_a_token(console):
+    """/c/ redirects a typed code to /s/<CODE>/: 8 characters, a credential while it lives."""
+    logging.getLogger("django.server").info('"%s" %s %s', "GET /s/K7P2QXWM/ HTTP/1.1", "200", "512")
+    written = console.getvalue()
+    assert "/s/[token]/" in written and "K7P2QXWM" not in written
