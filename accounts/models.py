@@ -27,11 +27,11 @@ class Clinic(models.Model):
     # Channels: how a client who consented may be asked after a session. In-session
     # check-ins (alliance/checkins/in_session.py) need no setting: the therapist starts them.
     email_checkins = models.BooleanField(
-        "Ask by email", default=True,
+        "Ask by email", default=True, db_default=True,
         help_text="Email each check-in to clients who agreed to emails.",
     )
     sms_checkins = models.BooleanField(
-        "Ask by text message", default=True,
+        "Ask by text message", default=True, db_default=True,
         help_text="Text each check-in to clients who agreed to text messages (needs an SMS provider).",
     )
 

@@ -36,7 +36,7 @@ class CheckIn(models.Model):
     client = models.ForeignKey("clients.Client", on_delete=models.CASCADE, related_name="checkins")
     source = models.CharField(max_length=10, choices=Source.choices)
     # How a client's answer came back; blank for the therapist's own rating.
-    channel = models.CharField(max_length=20, choices=Channel.choices, blank=True)
+    channel = models.CharField(max_length=20, choices=Channel.choices, blank=True, db_default="")
     trust = _score_field("trust", "I could trust my therapist in this session.")
     empathy = _score_field("empathy", "I felt heard and understood.")
     boundaries = _score_field("boundaries", "The session felt safe and respectful of limits.")
@@ -100,19 +100,19 @@ class SurveyInvitation(models.Model):
     # says of the message (its id, the last delivery status and error code).
     sms_token_hash = models.CharField(max_length=64, unique=True, null=True, blank=True)
     sms_reminder_token_hash = models.CharField(max_length=64, unique=True, null=True, blank=True)
-    sms_message_id = models.CharField(max_length=64, blank=True, db_index=True)
-    sms_status = models.CharField(max_length=20, blank=True)
-    sms_error = models.CharField(max_length=100, blank=True)
+    sms_message_id = models.CharField(max_length=64, blank=True, db_default="", db_index=True)
+    sms_status = models.CharField(max_length=20, blank=True, db_default="")
+    sms_error = models.CharField(max_length=100, blank=True, db_default="")
     # In the session itself (alliance/checkins/in_session.py): a short-lived link for
     # the client's phone, opened by QR code or by typing a short code, or a hand-over
     # screen on the therapist's device. Independent of the outbox's state: an answer
     # here closes the ask and the email or text is never sent.
     in_session_token_hash = models.CharField(max_length=64, unique=True, null=True, blank=True)
     in_session_code_hash = models.CharField(max_length=64, unique=True, null=True, blank=True)
-    in_session_channel = models.CharField(max_length=20, choices=Channel.choices, blank=True)
+    in_session_channel = models.CharField(max_length=20, choices=Channel.choices, blank=True, db_default="")
     in_session_expires_at = models.DateTimeField(null=True, blank=True)
     # Which channel's link answered it (for response rates by channel).
-    answered_channel = models.CharField(max_length=20, choices=Channel.choices, blank=True)
+    answered_channel = models.CharField(max_length=20, choices=Channel.choices, blank=True, db_default="")
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.SCHEDULED)
     due_at = models.DateTimeField()
     claimed_at = models.DateTimeField(null=True, blank=True)

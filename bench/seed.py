@@ -94,12 +94,12 @@ FROM generate_series(0, %(n_clients)s - 1) AS i
 """
 
 CLIENTS_SQL = f"""
-INSERT INTO clients_client (id, clinic_id, therapist_id, display_name, email, survey_consent, opted_out_at,
+INSERT INTO clients_client (id, clinic_id, therapist_id, display_name, email, phone, survey_consent, opted_out_at,
                             language, modality, relationship_approach, status, discharged_at, created_at, updated_at)
 SELECT cp.id, %(clinic)s, cp.therapist_id,
        chr(65 + {R('cp.i', 7, 26)}) || '.' || chr(65 + {R('cp.i', 8, 26)}) || '. ' || (cp.i + 1),
        CASE WHEN cp.consent THEN 'client' || (cp.i + 1) || '@bench.example.org' ELSE '' END,
-       cp.consent, NULL,
+       '', cp.consent, NULL,
        CASE WHEN {R('cp.i', 9, 100)} < 85 THEN 'en' ELSE 'es' END,
        (ARRAY['cbt','cbt','cbt','cbt','humanistic','humanistic','psychodynamic','psychodynamic','other','other'])
            [1 + {R('cp.i', 10, 10)}],

@@ -38,7 +38,7 @@ class Client(models.Model):
     opted_out_at = models.DateTimeField(null=True, blank=True, help_text="When the client unsubscribed from emails.")
     # Text messages: a number in E.164, consent of its own, and the STOP reply's opt-out.
     phone = PhoneNumberField(blank=True, help_text="Only used to text check-ins, with consent.")
-    sms_consent = models.BooleanField(default=False, help_text="The client agreed to receive check-in texts.")
+    sms_consent = models.BooleanField(default=False, db_default=False, help_text="The client agreed to receive check-in texts.")
     sms_opted_out_at = models.DateTimeField(null=True, blank=True, help_text="When the client replied STOP.")
     language = models.CharField(max_length=2, choices=Language.choices, default=Language.ENGLISH)
     modality = models.CharField(max_length=20, choices=Modality.choices)

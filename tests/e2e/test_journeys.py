@@ -162,7 +162,7 @@ def test_the_three_journeys(new_page, phone, shot, live_server, browser_login, s
     wait_for(lambda: SurveyInvitation.objects.get(session=session).status == "sent", what="the invitation marked sent")
 
     therapist.reload()
-    expect(session_row.locator("td").nth(2)).to_have_text("Sent")
+    expect(session_row.locator("td").nth(2)).to_have_text(re.compile(r"^Sent\b"))
     shot(therapist, "therapist-checkin-sent")
 
     watch.page(phone)
@@ -197,7 +197,7 @@ def test_the_three_journeys(new_page, phone, shot, live_server, browser_login, s
 
     # --- 3. The therapist sees the check-in and acts on the flag -------------------------
     therapist.reload()
-    assert cells(session_row) == [f"{yesterday:%-d %b %Y}, 14:30", "Attended", "In person", "Answered", "26", "31"]
+    assert cells(session_row) == [f"{yesterday:%-d %b %Y}, 14:30", "Attended", "In person", "Answered (email)", "26", "31"]
     # The chart (drawn by Chart.js from the page's data) has the client's point ...
     therapist.wait_for_function("() => window.Chart && Chart.getChart(document.querySelector('canvas[data-chart=total]'))")
     plotted = therapist.evaluate(
