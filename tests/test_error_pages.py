@@ -19,8 +19,10 @@ def _urlpatterns():
     return [path("boom/", boom), *project]
 
 
-# The project's pages plus one that crashes, for the 500 test (pytest.mark.urls).
+# The project's pages plus one that crashes, for the 500 tests (pytest.mark.urls), with
+# the project's 500 handler.
 urlpatterns = _urlpatterns()
+handler500 = "config.errors.server_error"
 
 
 @pytest.mark.django_db
@@ -86,3 +88,109 @@ def test_a_clinic_admin_refused_a_note_is_not_told_to_ask_the_clinic_admin(clien
     assert response.status_code == 403
     page = response.content.decode()
     assert "ask your clinic admin" not in page and "protects clients' privacy" in page
+
+
+# --- Under `make run` (config.settings.local) ------------------------------------------------
+# The embedded default is where people first meet Rapport: a mistyped address there shows
+# Rapport's page, not Django's debug page. Checked on a real `manage.py runserver` started
+# with the local settings, against this run's test database.
+
+
+def _database_url():
+    from django.conf import settings
+
+    db = settings.DATABASES["default"]
+    if db["ENGINE"].endswith("sqlite3"):
+        return f"sqlite:///{db['NAME']}"
+    auth = db["USER"] + (f":{db['PASSWORD']}" if db.get("PASSWORD") else "")
+    return f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+
+
+@pytest.fixture
+def local_server():
+    """`manage.py runserver` under config.settings.local, as Procfile.dev starts it;
+    yields its base URL."""
+    import os
+    import subprocess
+    import sys
+    import urllib.request
+
+    from tests.services import ROOT, free_port, wait_for
+
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "RAPPORT_TEST_DB_NAME", "DEBUG"))}
+    env.update(DJANGO_SETTINGS_MODULE="config.settings.local", DATABASE_URL=_database_url(), PYTHONUNBUFFERED="1")
+    process = subprocess.Popen(
+        [sys.executable, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload", "--skip-checks"],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
+
+    def answers():
+        if process.poll() is not None:
+            pytest.fail(f"runserver exited:\n{process.stdout.read().decode(errors='replace')}")
+        try:
+            urllib.request.urlopen(base + "/accounts/login/", timeout=2)
+            return True
+        except OSError:
+            return False
+
+    try:
+        wait_for(answers, timeout=60, what="runserver under the local settings")
+        yield base
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def _fetch(url, **headers):
+    import urllib.error
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=10) as response:
+            return response.status, response.read().decode()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read().decode()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_make_run_shows_rapports_error_pages_not_djangos_debug_page(local_server, alice, alice_client, mallory):
+    from django.conf import settings as django_settings
+
+    from tests.conftest import verified_session_login
+
+    cookie = f"{django_settings.SESSION_COOKIE_NAME}=" + verified_session_login(Client(), alice).cookies[
+        django_settings.SESSION_COOKIE_NAME].value
+    other = alice_client.__class__.objects.create(
+        clinic=mallory.clinic, therapist=mallory, display_name="Not yours", modality="cbt",
+        relationship_approach="supportive",
+    )
+
+    # A mistyped address, and a record of another clinic (a view's Http404), logged in.
+    for path in ("/no-such-page/", f"/clients/{other.pk}/"):
+        status, page = _fetch(local_server + path, Cookie=cookie)
+        assert status == 404, path
+        assert "We can't find that page" in page and STYLESHEET in page and "Alice Therapist" in page, path
+        assert "Page not found at" not in page and "DEBUG = True" not in page and "URLconf" not in page, path
+
+    status, page = _fetch(local_server + "/clinic/audit/", Cookie=cookie)
+    assert status == 403 and "You don't have access to this page" in page
+
+    status, page = _fetch(local_server + "/accounts/login/", Host="evil.example")
+    assert status == 400 and "This request couldn't be understood" in page
+    assert "DisallowedHost" not in page and "Traceback" not in page
+
+    # The pages are styled: static files are served without DEBUG or collectstatic.
+    status, css = _fetch(local_server + "/static/css/rapport.css")
+    assert status == 200 and css
+
+
+@pytest.mark.django_db
+@pytest.mark.urls("tests.test_error_pages")
+def test_make_run_still_shows_the_developer_a_crashs_traceback(settings):
+    settings.RAPPORT_DEV_TRACEBACKS = True  # as config.settings.local sets it
+    response = Client(raise_request_exception=False).get("/boom/")
+    assert response.status_code == 500
+    page = response.content.decode()
+    assert "RuntimeError" in page and "a bug" in page
