@@ -6,6 +6,8 @@ from django.test import Client, RequestFactory
 from django.urls import path
 from django.views import defaults
 
+from tests.services import local_server  # noqa: F401 - fixture
+
 STYLESHEET = "css/rapport"
 
 
@@ -96,53 +98,6 @@ def test_a_clinic_admin_refused_a_note_is_not_told_to_ask_the_clinic_admin(clien
 # with the local settings, against this run's test database.
 
 
-def _database_url():
-    from django.conf import settings
-
-    db = settings.DATABASES["default"]
-    if db["ENGINE"].endswith("sqlite3"):
-        return f"sqlite:///{db['NAME']}"
-    auth = db["USER"] + (f":{db['PASSWORD']}" if db.get("PASSWORD") else "")
-    return f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
-
-
-@pytest.fixture
-def local_server():
-    """`manage.py runserver` under config.settings.local, as Procfile.dev starts it;
-    yields its base URL."""
-    import os
-    import subprocess
-    import sys
-    import urllib.request
-
-    from tests.services import ROOT, free_port, wait_for
-
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "RAPPORT_TEST_DB_NAME", "DEBUG"))}
-    env.update(DJANGO_SETTINGS_MODULE="config.settings.local", DATABASE_URL=_database_url(), PYTHONUNBUFFERED="1")
-    process = subprocess.Popen(
-        [sys.executable, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload", "--skip-checks"],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}"
-
-    def answers():
-        if process.poll() is not None:
-            pytest.fail(f"runserver exited:\n{process.stdout.read().decode(errors='replace')}")
-        try:
-            urllib.request.urlopen(base + "/accounts/login/", timeout=2)
-            return True
-        except OSError:
-            return False
-
-    try:
-        wait_for(answers, timeout=60, what="runserver under the local settings")
-        yield base
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
-
-
 def _fetch(url, **headers):
     import urllib.error
     import urllib.request
@@ -156,6 +111,7 @@ def _fetch(url, **headers):
 
 @pytest.mark.django_db(transaction=True)
 def test_make_run_shows_rapports_error_pages_not_djangos_debug_page(local_server, alice, alice_client, mallory):
+    local_server = local_server.url
     from django.conf import settings as django_settings
 
     from tests.conftest import verified_session_login
