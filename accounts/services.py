@@ -148,21 +148,14 @@ def clients_reassign(*, from_therapist, to_therapist, by, client_ids=None, reque
     return moved
 
 
-def _recompute_clinic_flags(clinic_id):
-    from alliance.flags.rules import flags_recompute_for_client
-    from clients.models import Client
-
-    for client in Client.objects.filter(clinic_id=clinic_id).order_by("id").iterator():
-        flags_recompute_for_client(client=client)
-
-
 @transaction.atomic
 def clinic_settings_update(*, clinic, changes, by, request=None):
     """Apply validated setting changes ({field: new value}). Survey timing applies to
     invitations scheduled from now on; new flag thresholds are applied to every client
-    of the clinic right after the commit, so open flags match the new rules at once.
-    The audit row names each changed field with its old and new value (settings, not
-    clinical data)."""
+    of the clinic by a background task queued on commit (alliance.flags.services.
+    flags_recompute_schedule), whose progress the settings page shows: the request
+    itself recomputes nothing. The audit row names each changed field with its old and
+    new value (settings, not clinical data)."""
     clinic = Clinic.objects.select_for_update().get(pk=clinic.pk)
     diff = {}
     for name, value in changes.items():
@@ -179,5 +172,7 @@ def clinic_settings_update(*, clinic, changes, by, request=None):
     audit_record(action="clinic.settings", actor=by, obj=clinic, clinic=clinic, request=request,
                  detail={"changed": diff})
     if set(diff) & set(FLAG_SETTINGS):
-        transaction.on_commit(lambda: _recompute_clinic_flags(clinic.pk))
+        from alliance.flags.services import flags_recompute_schedule
+
+        flags_recompute_schedule(clinic=clinic, by=by)
     return clinic, diff

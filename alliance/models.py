@@ -212,3 +212,42 @@ class Flag(models.Model):
     @property
     def is_open(self):
         return self.resolved_at is None
+
+
+class FlagRecompute(models.Model):
+    """One pass over a clinic's clients that brings their flags in line with new flag
+    thresholds, run by a Celery task (alliance/flags/tasks.py) and shown as progress on
+    the clinic settings page. The row is the durable marker: the task carries only its
+    id, and a sweep sends it again if the message was lost.
+
+    The settings change writes it, in the same transaction, with the clients to visit
+    (ids up to last_client_id; a client added later is evaluated with the new thresholds
+    anyway). `cursor` is the last client id done, advanced batch by batch by a
+    conditional UPDATE, so a redelivered or duplicated task resumes rather than redoes,
+    and two executions of one run cannot both count a batch. A newer run of the same
+    clinic supersedes this one: the newer run revisits every client with the newer
+    thresholds, so the later change wins."""
+
+    clinic = models.ForeignKey("accounts.Clinic", on_delete=models.CASCADE, related_name="flag_recomputes")
+    requested_at = models.DateTimeField(default=timezone.now)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    last_client_id = models.BigIntegerField(default=0)
+    total = models.PositiveIntegerField(default=0)
+    done = models.PositiveIntegerField(default=0)
+    cursor = models.BigIntegerField(default=0)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    superseded_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        indexes = [models.Index(fields=["clinic", "-id"], name="flag_recompute_clinic_idx")]
+
+    def __str__(self):
+        return f"Flag recompute {self.pk} for clinic {self.clinic_id}"
+
+    @property
+    def is_running(self):
+        return self.finished_at is None and self.superseded_at is None

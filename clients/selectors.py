@@ -5,8 +5,9 @@ from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.utils.formats import date_format
 
-from alliance.models import SCORE_FIELDS, CheckIn, Flag, SurveyInvitation
+from alliance.charts import DIMENSION_MAX, TOTAL_MAX, value_axis
 from alliance.flags.selectors import flags_for_client_page
+from alliance.models import SCORE_FIELDS, CheckIn, Flag, SurveyInvitation
 from sessions.models import Session
 
 from .models import Client
@@ -120,10 +121,22 @@ def client_record(client):
             for side in ("client", "therapist")
         }
 
+    all_series = {"total": series("total"), **{f: series(f) for f in SCORE_FIELDS}}
+
+    def values(*keys):
+        return [v for k in keys for side in all_series[k].values() for v in side]
+
+    clinic = client.clinic
+    # The y axis fits the data and the clinic's low-alliance threshold (alliance/charts.py);
+    # the four dimensions share one axis, so their charts compare at a glance.
+    total_axis = value_axis(values("total"), top=TOTAL_MAX, marks=[clinic.low_total_below])
+    dimension_axis = value_axis(values(*SCORE_FIELDS), top=DIMENSION_MAX, marks=[clinic.low_dimension_below])
     chart = {
         # Dates as the session table shows them ("27 Nov 2026"), not ISO.
-        "labels": [date_format(timezone.localtime(r["date"], client.clinic.tzinfo), "j M Y") for r in rows],
-        "series": {"total": series("total"), **{f: series(f) for f in SCORE_FIELDS}},
+        "labels": [date_format(timezone.localtime(r["date"], clinic.tzinfo), "j M Y") for r in rows],
+        "series": all_series,
+        "axes": {"total": total_axis, **{f: dimension_axis for f in SCORE_FIELDS}},
+        "thresholds": {"total": clinic.low_total_below, **{f: clinic.low_dimension_below for f in SCORE_FIELDS}},
     }
     comments = [c for c in reversed(checkins) if c.source == CheckIn.Source.CLIENT and c.comment]
     # Flags with their history and repair tracking, from the flags' own selector.

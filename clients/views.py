@@ -16,13 +16,24 @@ PER_PAGE = 25
 
 
 @therapist_required
+@require_http_methods(["GET", "HEAD", "POST"])
 def caseload(request):
     """The therapist's home: their clients, each with the numbers that say whether the
     relationship needs a look. The query count does not grow with the caseload (see
-    clients.selectors.caseload_for_therapist and tests/clients/test_caseload.py)."""
-    form = CaseloadFilterForm(request.GET or None)
+    clients.selectors.caseload_for_therapist and tests/clients/test_caseload.py).
+
+    The filter form is POSTed and answered with the page itself, not a redirect, so a
+    client's name typed into the search never goes into a URL, where it would reach the
+    server's access log, the browser's history and the next page's Referer. The other
+    filters name no one and still work as a GET query (a bookmark, a link); a name in
+    the address (`?q=`, an old bookmark) is ignored."""
+    searching = request.method == "POST"
+    data = request.POST if searching else request.GET.copy()
+    if not searching:
+        data.pop("q", None)
+    form = CaseloadFilterForm(data or None)
     if form.is_bound and not form.is_valid():
-        context = {"form": form, "page": None, "filtered": True}
+        context = {"form": form, "page": None, "filtered": True, "searching": searching}
         return render(request, "clients/caseload.html", context, status=400)
     filters = form.cleaned_data if form.is_bound else {}
     clients = caseload_for_therapist(
@@ -32,14 +43,17 @@ def caseload(request):
         needs_attention=filters.get("attention", False),
         status=filters.get("status") or Client.Status.ACTIVE,
     )
-    page = Paginator(clients, PER_PAGE).get_page(request.GET.get("page"))
-    query = request.GET.copy()
+    page = Paginator(clients, PER_PAGE).get_page(data.get("page"))
+    query = data.copy()
     query.pop("page", None)
     context = {
         "form": form,
         "page": page,
         "filtered": any(filters.get(k) for k in ("q", "modality", "attention")),
-        "query": query.urlencode(),
+        # After a POST, other pages are reached by POSTing the form again (the search
+        # stays out of the address); after a GET, by links carrying the query.
+        "searching": searching,
+        "query": "" if searching else query.urlencode(),
         "status": filters.get("status") or Client.Status.ACTIVE,
     }
     return render(request, "clients/caseload.html", context)

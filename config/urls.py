@@ -24,6 +24,9 @@ urlpatterns = [
     path("admin/", admin.site.urls),
 ]
 
+# Rapport's apology page, or a traceback under `make run` (config/errors.py).
+handler500 = "config.errors.server_error"
+
 if getattr(settings, "RAPPORT_DEV_OUTBOX", False):
     # Development only: browse the emails the embedded default writes to var/outbox/.
     urlpatterns += [path("dev/", include("alliance.checkins.dev_urls"))]

@@ -211,6 +211,63 @@ def celery_worker(tmp_path):
     forget_queue_in_redis()
 
 
+# --- `make run`'s web server ----------------------------------------------------------------
+
+
+def _database_url():
+    """This run's test database as a DATABASE_URL, for a server started with settings
+    that read only that (config.settings.local)."""
+    db = settings.DATABASES["default"]
+    if db["ENGINE"].endswith("sqlite3"):
+        return f"sqlite:///{db['NAME']}"
+    auth = db["USER"] + (f":{db['PASSWORD']}" if db.get("PASSWORD") else "")
+    return f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+
+
+class LocalServer:
+    def __init__(self, url, log_path):
+        self.url = url
+        self.log_path = log_path
+
+    def log(self):
+        """What the server printed: its access log (django.server) and everything else."""
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+
+@pytest.fixture
+def local_server(tmp_path):
+    """`manage.py runserver` under config.settings.local, as Procfile.dev starts it for
+    `make run`, against this run's test database (so a `django_db(transaction=True)`
+    test's data is there). Yields a LocalServer: its base URL and its log."""
+    import urllib.request
+
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "RAPPORT_TEST_DB_NAME", "DEBUG"))}
+    env.update(DJANGO_SETTINGS_MODULE="config.settings.local", DATABASE_URL=_database_url(), PYTHONUNBUFFERED="1")
+    log_path = tmp_path / "runserver.log"
+    process = subprocess.Popen(
+        [sys.executable, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload", "--skip-checks"],
+        cwd=ROOT, env=env, stdout=log_path.open("wb"), stderr=subprocess.STDOUT,
+    )
+    server = LocalServer(f"http://127.0.0.1:{port}", log_path)
+
+    def answers():
+        if process.poll() is not None:
+            pytest.fail(f"runserver exited:\n{server.log()[-3000:]}")
+        try:
+            urllib.request.urlopen(server.url + "/accounts/login/", timeout=2)
+            return True
+        except OSError:
+            return False
+
+    try:
+        wait_for(answers, timeout=60, what="runserver under the local settings")
+        yield server
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
 # --- Emails ----------------------------------------------------------------------------------
 
 

@@ -2,7 +2,8 @@
 
 `flags_recompute_for_client` is the single place flags are raised and cleared. It is
 called whenever a check-in, a session or an invitation of the client changes state (and
-by `manage.py recompute_flags` after a clinic changes its thresholds), and it is
+by the background recompute after a clinic changes its thresholds, alliance/flags/
+services.py, and by `manage.py recompute_flags`), and it is
 idempotent: run twice on the same data, the second run changes nothing. A flag whose
 condition no longer holds is resolved (resolved_at set), never deleted, so the history
 of what was raised, acknowledged and resolved stays.

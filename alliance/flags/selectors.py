@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 from clients.models import Client
 
-from alliance.models import CheckIn, Flag
+from alliance.models import CheckIn, Flag, FlagRecompute
 
 REPAIR_LOOKAHEAD = 3
 
@@ -145,3 +145,37 @@ def flags_needing_attention(therapist):
     to_review = [r for r in ordered if r.to_review]
     acknowledged = [r for r in ordered if not r.to_review]
     return to_review, acknowledged
+
+
+@dataclass
+class RecomputeProgress:
+    """The latest recompute of a clinic's flags (alliance.models.FlagRecompute), as the
+    clinic settings page and its status endpoint show it: counts only."""
+
+    running: bool
+    done: int
+    total: int
+    finished_at: object = None
+
+    @property
+    def text(self):
+        clients = f"{self.total} client{'' if self.total == 1 else 's'}"
+        if self.running:
+            return f"Recomputing flags with the new thresholds: {self.done} of {clients}."
+        return f"Flags recomputed with the current thresholds for all {clients}."
+
+    def as_json(self):
+        return {
+            "running": self.running, "done": self.done, "total": self.total, "text": self.text,
+            "finished_at": self.finished_at.isoformat() if self.finished_at else None,
+        }
+
+
+def flag_recompute_progress(clinic_id):
+    """The clinic's latest flag recompute, or None if its thresholds never changed."""
+    run = FlagRecompute.objects.filter(clinic_id=clinic_id).order_by("-id").first()
+    if run is None:
+        return None
+    return RecomputeProgress(
+        running=run.is_running, done=min(run.done, run.total), total=run.total, finished_at=run.finished_at,
+    )

@@ -1,12 +1,24 @@
-"""Writes on flags made by people (the rules themselves live in alliance.flags.rules)."""
+"""Writes on flags made by people (the rules themselves live in alliance.flags.rules),
+and the recompute of a clinic's flags after its thresholds change, which a Celery task
+runs (alliance/flags/tasks.py) while the settings page shows its progress."""
 
+import logging
+from datetime import timedelta
+
+from celery import current_app
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Count, F, Max, Q
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from audit.services import audit_record
 
-from alliance.models import Flag
+from alliance.flags.rules import flags_recompute_for_client
+from alliance.models import Flag, FlagRecompute
+
+log = logging.getLogger(__name__)
 
 RESPONSE_TEXT_MAX = 500
 
@@ -43,3 +55,97 @@ def flag_acknowledge(*, flag, by, response, text="", request=None):
         detail={"kind": flag.kind, "client_id": flag.client_id, "response": response},
     )
     return flag
+
+
+# --- Recomputing a clinic's flags after a threshold change --------------------------------
+
+# The task (alliance/flags/tasks.py) by name: tasks sit above the services they call, so
+# this module queues it without importing it (as the outbox does its send tasks).
+RECOMPUTE_TASK = "alliance.flags.tasks.recompute_clinic_flags"
+
+
+def _enqueue_recompute(run_id):
+    """A broker hiccup here loses nothing: the run's row stays unfinished and the
+    sweep (flag_recomputes_resume_stale) sends it again."""
+    try:
+        current_app.send_task(RECOMPUTE_TASK, args=[run_id])
+    except Exception:  # noqa: BLE001 - see the docstring
+        log.exception("flags.recompute_enqueue_failed run=%s", run_id)
+
+
+def flags_recompute_schedule(*, clinic, by=None, now=None):
+    """Start recomputing every client's flags of the clinic, in the background. Call it
+    in the transaction that saves the new thresholds: the run is written with them (and
+    supersedes any run still going), and its task is queued once they are committed, so
+    it always reads them. Returns the FlagRecompute row."""
+    now = now or timezone.now()
+    FlagRecompute.objects.filter(clinic=clinic, finished_at__isnull=True, superseded_at__isnull=True).update(
+        superseded_at=now
+    )
+    from clients.models import Client
+
+    snapshot = Client.objects.filter(clinic=clinic).aggregate(total=Count("id"), last=Max("id"))
+    run = FlagRecompute.objects.create(
+        clinic=clinic, requested_by=by, requested_at=now, total=snapshot["total"], last_client_id=snapshot["last"] or 0,
+    )
+    transaction.on_commit(lambda: _enqueue_recompute(run.pk))
+    return run
+
+
+def flags_recompute_run(*, run_id, batch=None):
+    """Recompute the flags of the run's clients, batch by batch, in client id order,
+    recording progress after each batch. Safe to run twice, late, or side by side: each
+    batch is counted by one conditional UPDATE of the cursor, and whoever loses it (a
+    duplicate, or a run superseded meanwhile) stops. Returns what happened:
+    "finished", "superseded", "taken over" or "nothing to do"."""
+    from clients.models import Client
+
+    batch = batch or settings.FLAG_RECOMPUTE_BATCH
+    while True:
+        run = FlagRecompute.objects.filter(pk=run_id).first()
+        if run is None or run.finished_at is not None:
+            return "nothing to do"
+        if run.superseded_at is not None:
+            log.info("flags.recompute_superseded run=%s done=%s", run.pk, run.done)
+            return "superseded"
+        ids = list(
+            Client.objects.filter(clinic_id=run.clinic_id, pk__gt=run.cursor, pk__lte=run.last_client_id)
+            .order_by("pk").values_list("pk", flat=True)[:batch]
+        )
+        current = FlagRecompute.objects.filter(pk=run.pk, cursor=run.cursor, finished_at__isnull=True,
+                                               superseded_at__isnull=True)
+        now = timezone.now()
+        if not ids:
+            # Clients erased meanwhile leave the count short of the total: done is all.
+            if current.update(finished_at=now, heartbeat_at=now, done=F("total")):
+                log.info("flags.recompute_finished run=%s clients=%s", run.pk, run.total)
+                return "finished"
+            continue
+        for client_id in ids:
+            # It locks the client and reads the clinic's thresholds afresh.
+            flags_recompute_for_client(client=Client(pk=client_id))
+        if not current.update(cursor=ids[-1], done=F("done") + len(ids), heartbeat_at=now):
+            run.refresh_from_db()
+            if run.superseded_at is not None:
+                log.info("flags.recompute_superseded run=%s done=%s", run.pk, run.done)
+                return "superseded"
+            return "taken over"
+
+
+def flag_recomputes_resume_stale(*, now=None):
+    """Send the task again for every run still going that has shown no progress for
+    FLAG_RECOMPUTE_STALE_SECONDS: its message was lost, or its worker died. A run that
+    was only slow is harmed by none of this (see flags_recompute_run). Returns the ids."""
+    now = now or timezone.now()
+    stale = now - timedelta(seconds=settings.FLAG_RECOMPUTE_STALE_SECONDS)
+    ids = list(
+        FlagRecompute.objects.filter(finished_at__isnull=True, superseded_at__isnull=True)
+        .annotate(last_sign=Coalesce("heartbeat_at", "requested_at"))
+        .filter(Q(last_sign__lt=stale)).values_list("pk", flat=True)
+    )
+    for run_id in ids:
+        FlagRecompute.objects.filter(pk=run_id).update(heartbeat_at=now)
+        _enqueue_recompute(run_id)
+    if ids:
+        log.info("flags.recompute_resumed count=%s", len(ids))
+    return ids

@@ -4,6 +4,7 @@ note or a check-in comment."""
 from django.shortcuts import render
 
 from accounts.access import clinic_admin_required
+from alliance.charts import TOTAL_MAX, value_axis
 
 from .forms import DashboardFilterForm
 from .selectors import clinic_dashboard as build_dashboard
@@ -35,11 +36,21 @@ def _mean(value):
 
 
 def chart_data(dash):
-    """The figures the charts draw, for json_script. The same numbers are in the tables."""
+    """The figures the charts draw, for json_script. The same numbers are in the tables.
+    The axes of mean totals fit the figures and the clinic's low-alliance threshold
+    (alliance/charts.py); the two breakdowns share one, so their bars compare."""
+    threshold = dash.filters.clinic.low_total_below
+    over_time = [_mean(p.mean_total) for p in dash.periods]
+    groups = [_mean(g.mean_total) for g in (*dash.by_modality, *dash.by_approach)]
     return {
+        "threshold": threshold,
+        "axes": {
+            "overTime": value_axis(over_time, top=TOTAL_MAX, marks=[threshold]),
+            "groups": value_axis(groups, top=TOTAL_MAX, marks=[threshold]),
+        },
         "overTime": {
             "labels": [p.start.isoformat() for p in dash.periods],
-            "meanTotal": [_mean(p.mean_total) for p in dash.periods],
+            "meanTotal": over_time,
             "responseRate": [_pct(p.response_rate) for p in dash.periods],
             "flagsRaised": [p.flags_raised for p in dash.periods],
             "flagsResolved": [p.flags_resolved for p in dash.periods],

@@ -2,13 +2,24 @@
 
 from django.conf import settings
 from django.contrib import messages
+from django.http import JsonResponse
 from django.shortcuts import redirect, render
+from django.views.decorators.http import require_safe
 
 from accounts import services
 from accounts.access import clinic_admin_required
 from accounts.models import Clinic
+from accounts.services import FLAG_SETTINGS
+from alliance.flags.selectors import flag_recompute_progress
 
 from .forms import ClinicSettingsForm
+
+
+def _page(request, form, status=200):
+    context = {
+        "form": form, "recompute": flag_recompute_progress(request.user.clinic_id), "sms_enabled": settings.SMS_ENABLED,
+    }
+    return render(request, "clinic/settings/settings.html", context, status=status)
 
 
 @clinic_admin_required
@@ -21,15 +32,22 @@ def clinic_settings(request):
                 clinic=clinic, changes=form.changes(), by=request.user, request=request
             )
             if diff:
-                messages.success(request, "Settings saved: " + ", ".join(
+                message = "Settings saved: " + ", ".join(
                     f"{Clinic._meta.get_field(n).verbose_name} {d['old']} → {d['new']}" for n, d in diff.items()
-                ) + ".")
+                ) + "."
+                if set(diff) & set(FLAG_SETTINGS):
+                    message += " Every client's flags are being recomputed in the background; progress is shown below."
+                messages.success(request, message)
             else:
                 messages.info(request, "Nothing changed.")
             return redirect("clinic_settings")
-        return render(request, "clinic/settings/settings.html", _context(form), status=400)
-    return render(request, "clinic/settings/settings.html", _context(form))
+        return _page(request, form, status=400)
+    return _page(request, form)
 
 
-def _context(form):
-    return {"form": form, "sms_enabled": settings.SMS_ENABLED}
+@clinic_admin_required
+@require_safe
+def clinic_settings_recompute(request):
+    """The flag recompute's progress, for the settings page to refresh (counts only)."""
+    progress = flag_recompute_progress(request.user.clinic_id)
+    return JsonResponse(progress.as_json() if progress else {"running": False, "done": 0, "total": 0, "text": ""})

@@ -319,7 +319,15 @@ CELERY_BEAT_SCHEDULE = {
     "dispatch-due-invitations": {"task": "alliance.tasks.dispatch_due_invitations", "schedule": 60.0},
     "send-due-reminders": {"task": "alliance.tasks.send_due_reminders", "schedule": 60.0},
     "expire-invitations": {"task": "alliance.tasks.expire_invitations", "schedule": 60.0},
+    "resume-flag-recomputes": {"task": "alliance.flags.tasks.resume_flag_recomputes", "schedule": 60.0},
 }
+
+# --- Flag recompute after a threshold change (alliance/flags/services.py) -----------------
+# Clients per batch: progress is recorded, and a superseding change noticed, after each.
+FLAG_RECOMPUTE_BATCH = env.int("FLAG_RECOMPUTE_BATCH", default=50)
+# A run that shows no progress for this long is sent to a worker again (lost message,
+# dead worker); a run that was only slow takes no harm from it.
+FLAG_RECOMPUTE_STALE_SECONDS = env.int("FLAG_RECOMPUTE_STALE_SECONDS", default=300)
 
 # --- Survey outbox ----------------------------------------------------------------------
 # Timing of the check-in emails' delivery (the clinic sets when they are due; these set

@@ -42,3 +42,6 @@ CELERY_TASK_SOFT_TIME_LIMIT = 8
 EMAIL_TIMEOUT = 5
 SURVEY_ATTEMPT_LEASE_SECONDS = CELERY_TASK_TIME_LIMIT + 2
 SURVEY_STALE_SENDING_SECONDS = 10
+
+# Small batches, so a recompute of a few clients shows its progress step by step.
+FLAG_RECOMPUTE_BATCH = 2

@@ -13,10 +13,13 @@
   var names = { client: "Client-rated", therapist: "Therapist-rated" };
 
   document.querySelectorAll("canvas[data-chart]").forEach(function (canvas) {
-    var series = data.series[canvas.dataset.chart];
+    var key = canvas.dataset.chart;
+    var series = data.series[key];
     if (!series) {
       return;
     }
+    var axis = data.axes[key];
+    var threshold = data.thresholds[key];
     var datasets = ["client", "therapist"].map(function (side) {
       return {
         label: names[side],
@@ -39,9 +42,15 @@
         maintainAspectRatio: false,
         layout: { padding: { top: 8 } },
         // offset: a single session's point sits inside the axes, not on the y-axis line.
-        scales: { x: { offset: true }, y: { min: 0, max: Number(canvas.dataset.max), ticks: { stepSize: canvas.dataset.max > 10 ? 5 : 1 } } },
-        plugins: { legend: { position: "bottom", labels: { usePointStyle: true } } }
-      }
+        // The y axis fits the scores and the flag threshold (computed by the server,
+        // alliance/charts.py): movement between 36 and 40 is not squeezed flat.
+        scales: { x: { offset: true }, y: { min: axis.min, max: axis.max, ticks: { stepSize: axis.step, precision: 0 } } },
+        plugins: {
+          legend: { position: "bottom", labels: { usePointStyle: true } },
+          rapportThreshold: { scaleID: "y", value: threshold, label: "Flag below " + threshold }
+        }
+      },
+      plugins: window.RapportThreshold ? [window.RapportThreshold] : []
     });
   });
 })();

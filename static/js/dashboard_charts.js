@@ -12,6 +12,9 @@
   Chart.defaults.animation = false;
 
   function canvas(name) { return document.querySelector('canvas[data-chart="' + name + '"]'); }
+  // The clinic's low-alliance threshold, a dashed labelled line (chart_threshold.js).
+  var thresholdPlugins = window.RapportThreshold ? [window.RapportThreshold] : [];
+  function threshold(scaleID) { return { scaleID: scaleID, value: data.threshold, label: "Flag below " + data.threshold }; }
 
   var el = canvas("alliance-over-time");
   if (el) {
@@ -29,14 +32,17 @@
       options: {
         // Points at 0 or 100 % are drawn whole, and a single week sits inside the axes.
         layout: { padding: { top: 8 } },
-        plugins: { legend: { labels: { usePointStyle: true } } },
+        plugins: { legend: { labels: { usePointStyle: true } }, rapportThreshold: threshold("total") },
         scales: {
           x: { offset: true },
-          total: { type: "linear", position: "left", min: 0, max: 40, title: { display: true, text: "Total" } },
+          // Fits the figures and the flag threshold (alliance/charts.py), not 0–40.
+          total: { type: "linear", position: "left", min: data.axes.overTime.min, max: data.axes.overTime.max,
+                   ticks: { stepSize: data.axes.overTime.step, precision: 0 }, title: { display: true, text: "Total" } },
           rate: { type: "linear", position: "right", min: 0, max: 100, grid: { drawOnChartArea: false },
                   title: { display: true, text: "%" } }
         }
-      }
+      },
+      plugins: thresholdPlugins
     });
   }
 
@@ -61,7 +67,12 @@
     new Chart(target, {
       type: "bar",
       data: { labels: pair[1].labels, datasets: [{ label: "Mean client total", data: pair[1].meanTotal, backgroundColor: colours.primary }] },
-      options: { indexAxis: "y", scales: { x: { min: 0, max: 40 } }, plugins: { legend: { display: false } } }
+      options: {
+        indexAxis: "y",
+        scales: { x: { min: data.axes.groups.min, max: data.axes.groups.max, ticks: { stepSize: data.axes.groups.step, precision: 0 } } },
+        plugins: { legend: { display: false }, rapportThreshold: threshold("x") }
+      },
+      plugins: thresholdPlugins
     });
   });
 

@@ -87,12 +87,74 @@ def test_it_draws_at_most_eight_checkins_in_the_sparkline(client, login, alice, 
     assert 'aria-label="Last 8 client totals out of 40: 32, 33, 34, 35, 36, 37, 38, 39"' in html
 
 
-def test_it_searches_by_name(client, login, alice):
+def _urls_in(html):
+    """Every address the page can request or send the browser to: links, form actions,
+    scripts, styles, images."""
+    import re
+
+    return re.findall(r'(?:href|action|src|formaction)="([^"]*)"', html)
+
+
+def test_it_searches_by_name_with_a_post_answered_by_the_page_itself(client, login, alice):
+    ClientFactory(therapist=alice, display_name="Maria Lopez")
+    ClientFactory(therapist=alice, display_name="Tom Berg")
+    login(client, alice)
+    response = client.post(reverse("caseload"), {"q": "lop"})
+    assert response.status_code == 200  # no redirect, which would put the name in a URL
+    assert [c.display_name for c in response.context["page"].object_list] == ["Maria Lopez"]
+    html = response.content.decode()
+    assert "Maria Lopez" in html and "Tom Berg" not in html and "1 client matches" in html
+    assert 'value="lop"' in html  # the search box keeps what was typed
+    assert not [url for url in _urls_in(html) if "lop" in url.lower() or "q=" in url]
+
+
+def test_its_filter_form_posts_so_no_name_reaches_the_address(client, login, alice, alice_client):
+    login(client, alice)
+    html = client.get(reverse("caseload")).content.decode()
+    assert '<form method="post" action="/caseload/" id="caseload-filter"' in html
+    assert 'name="csrfmiddlewaretoken"' in html
+
+
+def test_it_ignores_a_name_in_the_address(client, login, alice):
+    """An old bookmark (?q=…) finds no one: a search is only ever read from a POST body."""
     ClientFactory(therapist=alice, display_name="Maria Lopez")
     ClientFactory(therapist=alice, display_name="Tom Berg")
     login(client, alice)
     response = client.get(reverse("caseload"), {"q": "lop"})
-    assert [c.display_name for c in response.context["page"].object_list] == ["Maria Lopez"]
+    assert response.status_code == 200
+    assert [c.display_name for c in response.context["page"].object_list] == ["Maria Lopez", "Tom Berg"]
+    assert 'value="lop"' not in response.content.decode()
+
+
+def test_it_pages_through_search_results_with_posts_not_links(client, login, alice):
+    for i in range(30):
+        ClientFactory(therapist=alice, display_name=f"Lopez {i:02}")
+    ClientFactory(therapist=alice, display_name="Tom Berg")
+    login(client, alice)
+    first = client.post(reverse("caseload"), {"q": "lopez"})
+    html = first.content.decode()
+    assert "Page 1 of 2" in html
+    assert '<button class="page-link" type="submit" form="caseload-filter" name="page" value="2">Next</button>' in html
+    assert not [url for url in _urls_in(html) if "page=" in url or "lopez" in url.lower()]
+    second = client.post(reverse("caseload"), {"q": "lopez", "page": "2"})
+    assert [c.display_name for c in second.context["page"].object_list] == [f"Lopez {i:02}" for i in range(25, 30)]
+
+
+def test_it_refuses_an_overlong_search_with_400_and_says_why(client, login, alice, alice_client):
+    login(client, alice)
+    response = client.post(reverse("caseload"), {"q": "x" * 101})
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert "Ensure this value has at most 100 characters" in html and "Those filters are not valid" in html
+
+
+def test_the_other_filters_still_work_from_a_link(client, login, alice):
+    """Modality, status and attention name no one, so they may stay in a GET query."""
+    ClientFactory(therapist=alice, display_name="A", modality=Client.Modality.CBT)
+    ClientFactory(therapist=alice, display_name="B", modality=Client.Modality.PSYCHODYNAMIC)
+    login(client, alice)
+    response = client.post(reverse("caseload"), {"modality": "psychodynamic"})
+    assert [c.display_name for c in response.context["page"].object_list] == ["B"]
 
 
 def test_it_filters_by_modality(client, login, alice):
@@ -167,11 +229,14 @@ def _caseload_of(therapist, n):
     Flag.objects.bulk_create(Flag(client=c, kind="low_alliance", severity=4) for c in clients)
 
 
-def _caseload_queries(client, therapist, n):
+def _caseload_queries(client, therapist, n, search=None):
     _caseload_of(therapist, n)
     client.get(reverse("caseload"))  # warm up the session and the user
     with CaptureQueriesContext(connection) as queries:
-        response = client.get(reverse("caseload"))
+        if search is None:
+            response = client.get(reverse("caseload"))
+        else:
+            response = client.post(reverse("caseload"), {"q": search})
     assert response.status_code == 200
     assert len(response.context["page"].object_list) == min(n, 25)
     return [q["sql"] for q in queries.captured_queries]
@@ -190,5 +255,17 @@ def test_it_runs_the_same_number_of_queries_for_5_and_200_clients(client, login,
     # their numbers, their open flags, their recent check-ins. (The rest is the login
     # session, the user and their clinic, which middleware may change.) A new query
     # here needs a reason.
+    own = [sql for sql in many if any(t in sql for t in ('"clients_client"', '"alliance_', '"therapy_sessions_'))]
+    assert len(own) == 4, listing
+
+
+def test_a_search_runs_the_same_number_of_queries_for_5_and_200_clients(client, login, alice, bob):
+    login(client, alice)
+    few = _caseload_queries(client, alice, 5, search="client")
+    client.logout()
+    login(client, bob)
+    many = _caseload_queries(client, bob, 200, search="client")
+    listing = "\n".join(f"{i}. {sql}" for i, sql in enumerate(many, 1))
+    assert len(few) == len(many), f"5 clients: {len(few)} queries, 200 clients: {len(many)}\n{listing}"
     own = [sql for sql in many if any(t in sql for t in ('"clients_client"', '"alliance_', '"therapy_sessions_'))]
     assert len(own) == 4, listing

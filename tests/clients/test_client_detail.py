@@ -53,6 +53,9 @@ def test_it_emits_the_chart_data_as_json_without_inline_script(client, login, al
     assert data["series"]["total"] == {"client": [38, 29], "therapist": [36, None]}
     assert data["series"]["trust"] == {"client": [10, 6], "therapist": [9, None]}
     assert set(data["series"]) == {"total", "trust", "empathy", "boundaries", "collaboration"}
+    # The y axis fits the scores (29–38) and the clinic's threshold (36), not 0–40.
+    assert data["axes"]["total"] == {"min": 26, "max": 40, "step": 2}
+    assert data["thresholds"]["total"] == 36 and data["thresholds"]["trust"] == 7
     assert len(data["labels"]) == 2
     # The chart's dates read like the session table's ("27 Nov 2026").
     assert all(re.fullmatch(r"\d{1,2} [A-Z][a-z]{2} \d{4}", label) for label in data["labels"]), data["labels"]
@@ -70,7 +73,7 @@ def test_it_gives_every_chart_a_data_table(client, login, alice, record):
     assert html.count("<details") == 5
     for key in ("total", "trust", "empathy", "boundaries", "collaboration"):
         assert f'id="chart-table-{key}"' in html
-        assert f'aria-describedby="chart-table-{key}"' in html
+        assert f'aria-describedby="chart-threshold-{key} chart-table-{key}"' in html
 
 
 def test_it_lists_sessions_comments_and_flags_with_their_history(client, login, alice, record):

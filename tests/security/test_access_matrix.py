@@ -55,6 +55,7 @@ TABLE = {
     "clinic_staff_deactivate": ("staff_user", {"admin:clinic"}, ()),
     "clinic_staff_reassign": ("staff_user", {"admin:clinic"}, ()),
     "clinic_settings": (None, {"admin"}, ()),
+    "clinic_settings_recompute": (None, {"admin"}, ()),
     "clinic_join": ("join", {"public"}, ()),
     "rights_index": (None, {"admin"}, ()),
     "client_export_json": ("client", {"admin:clinic"}, ()),

@@ -4,9 +4,7 @@ import pytest
 from django.urls import reverse
 
 from accounts.models import Clinic
-from alliance.models import Flag
 from audit.models import AuditEvent
-from tests.alliance.history import history
 
 pytestmark = pytest.mark.django_db
 
@@ -60,21 +58,6 @@ def test_it_refuses_more_missed_sessions_than_the_window(client, login, carol, c
     response = client.post(reverse("clinic_settings"), current(clinic, attendance_missed=6, attendance_window=5))
     assert response.status_code == 400
     assert b"Cannot be more than the number of sessions looked at" in response.content
-
-
-def test_it_applies_new_thresholds_to_existing_flags_at_once(
-    client, login, carol, clinic, alice_client, django_capture_on_commit_callbacks
-):
-    from alliance.flags.rules import flags_recompute_for_client
-
-    history(alice_client, [34])
-    flags_recompute_for_client(client=alice_client)
-    assert Flag.objects.filter(resolved_at__isnull=True).count() == 1
-    login(client, carol)
-    with django_capture_on_commit_callbacks(execute=True):
-        client.post(reverse("clinic_settings"), current(clinic, low_total_below=30))
-    assert not Flag.objects.filter(resolved_at__isnull=True).exists()
-    assert Flag.objects.get().resolved_at is not None
 
 
 def test_it_does_not_let_therapists_change_settings(client, login, alice, clinic):

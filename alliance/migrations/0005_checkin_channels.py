@@ -15,7 +15,7 @@ def email_was_the_only_channel(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('alliance', '0003_encrypt_checkin_comments'),
+        ('alliance', '0004_flag_recompute'),
     ]
 
     operations = [

@@ -1,0 +1,20 @@
+"""Celery tasks of the flags. Thin on purpose: the work and its safety rules are in
+alliance/flags/services.py. Arguments are ids only."""
+
+from celery import shared_task
+
+from . import services
+
+# Acknowledged only after it ran, handed back if the worker dies: a crash mid-run
+# delays the recompute (the next delivery resumes from the run's cursor), never loses it.
+RECOMPUTE_OPTIONS = dict(acks_late=True, reject_on_worker_lost=True, ignore_result=True)
+
+
+@shared_task(name=services.RECOMPUTE_TASK, **RECOMPUTE_OPTIONS)
+def recompute_clinic_flags(run_id):
+    return services.flags_recompute_run(run_id=run_id)
+
+
+@shared_task(name="alliance.flags.tasks.resume_flag_recomputes", ignore_result=True)
+def resume_flag_recomputes():
+    return len(services.flag_recomputes_resume_stale())
