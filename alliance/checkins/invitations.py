@@ -7,13 +7,34 @@ invitation never exists without its committed session.
 
 import hashlib
 import secrets
+from dataclasses import dataclass
 from datetime import timedelta
 
 from django.utils import timezone
 
-from alliance.models import SurveyInvitation
+from alliance.models import Channel, SurveyInvitation
 
 TOKEN_BYTES = 32  # 256 random bits; the issue asks for at least 128.
+
+
+@dataclass(frozen=True)
+class ChannelColumns:
+    """Where an invitation keeps one outbox channel's state: its link's digest, its
+    reminder link's digest, when it got through, and the lookup that says the client has
+    not stopped it (unsubscribed, or replied STOP)."""
+
+    token: str
+    reminder: str
+    sent: str
+    not_stopped: str
+
+
+CHANNEL_COLUMNS = {
+    Channel.EMAIL: ChannelColumns("token_hash", "reminder_token_hash", "email_sent_at", "client__opted_out_at__isnull"),
+    Channel.SMS: ChannelColumns(
+        "sms_token_hash", "sms_reminder_token_hash", "sms_sent_at", "client__sms_opted_out_at__isnull"
+    ),
+}
 
 
 def token_digest(token: str) -> str:

@@ -40,10 +40,12 @@ no idempotency key either, so a crash there costs at most one duplicate text.
 """
 
 import logging
+import operator
 import smtplib
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import reduce
 
 from celery import current_app
 from django.conf import settings
@@ -61,7 +63,7 @@ from alliance.models import Channel, SurveyInvitation
 from sms import SmsError, sms_send
 
 from .emails import email_send
-from .invitations import new_token
+from .invitations import CHANNEL_COLUMNS, new_token
 from .text import text_for
 
 log = logging.getLogger(__name__)
@@ -70,13 +72,6 @@ Status = SurveyInvitation.Status
 # Errors a retry may cure. Anything else is a bug: the task fails, the lease runs out
 # and the row is reclaimed until its attempts are used up.
 TRANSIENT = (smtplib.SMTPException, OSError, SmsError)
-
-# Each channel's columns on the invitation: its link's digest, its reminder's digest,
-# when it got through, and whether the client still takes it.
-TOKEN_FIELD = {Channel.EMAIL: "token_hash", Channel.SMS: "sms_token_hash"}
-REMINDER_FIELD = {Channel.EMAIL: "reminder_token_hash", Channel.SMS: "sms_reminder_token_hash"}
-SENT_FIELD = {Channel.EMAIL: "email_sent_at", Channel.SMS: "sms_sent_at"}
-NOT_STOPPED = {Channel.EMAIL: "client__opted_out_at__isnull", Channel.SMS: "client__sms_opted_out_at__isnull"}
 
 
 @dataclass(frozen=True)
@@ -138,6 +133,18 @@ def _sms_for(invitation, token, *, name):
         to=client.phone, body=words.format(clinic=client.clinic.name, url=survey_url(token)),
         status_callback=sms_status_url(),
     )
+
+
+def _deliver(channel, invitation, token, *, name, on_accepted=None):
+    """Send message `name` (checkin, reminder) carrying `token` on one channel, raising
+    one of TRANSIENT on failure. `on_accepted(**fields)` runs as soon as the provider has
+    taken the message, with what to record of it (a text's provider id)."""
+    if channel == Channel.EMAIL:
+        email_send(**_email_for(invitation, token, name=name), on_accepted=on_accepted)
+        return
+    message_id = sms_send(**_sms_for(invitation, token, name=name))
+    if on_accepted is not None:
+        on_accepted(sms_message_id=message_id[:64], sms_status="queued", sms_error="")
 
 
 def _short_error(exc):
@@ -232,13 +239,13 @@ def invitations_dispatch_due(*, now=None, limit=None):
 def _pending_channels(invitation):
     """The channels this check-in still has to go out on: those the client takes now,
     less those it already got through on (a retry after one of two failed)."""
-    return [c for c in invitation.client.checkin_channels if getattr(invitation, SENT_FIELD[c]) is None]
+    return [c for c in invitation.client.checkin_channels if getattr(invitation, CHANNEL_COLUMNS[c].sent) is None]
 
 
-def _any_sent(invitation_id):
-    return SurveyInvitation.objects.filter(
-        Q(email_sent_at__isnull=False) | Q(sms_sent_at__isnull=False), id=invitation_id
-    ).exists()
+def _got_through(invitation):
+    """Whether any channel got through, by this attempt (which records it on the object)
+    or an earlier one (read with the row: the attempt guard keeps any other run out)."""
+    return any(getattr(invitation, columns.sent) is not None for columns in CHANNEL_COLUMNS.values())
 
 
 def invitation_send(*, invitation_id, claim_id):
@@ -267,7 +274,7 @@ def invitation_send(*, invitation_id, claim_id):
 
     pending = _pending_channels(invitation) if invitation.session.was_attended else []
     if not pending:
-        if _any_sent(invitation_id):
+        if _got_through(invitation):
             return _finish(invitation, mine, errors=[invitation.last_error] if invitation.last_error else [])
         # Opted out, withdrew consent, lost their address or number, or the session
         # turned out to be a no-show since the invitation was scheduled.
@@ -324,7 +331,8 @@ def _send_on(channel, invitation, mine, attempts):
     token, digest = new_token()
     # The link's digest is committed before the message leaves, so the link works the
     # moment it lands; and only if the client has not stopped this channel meanwhile.
-    if not mine.filter(**{NOT_STOPPED[channel]: True}).update(**{TOKEN_FIELD[channel]: digest}):
+    columns = CHANNEL_COLUMNS[channel]
+    if not mine.filter(**{columns.not_stopped: True}).update(**{columns.token: digest}):
         return None
     marked = []
 
@@ -335,12 +343,13 @@ def _send_on(channel, invitation, mine, attempts):
         sent_at = timezone.now()
         with transaction.atomic():
             done = mine.update(
-                **{SENT_FIELD[channel]: sent_at},
+                **{columns.sent: sent_at},
                 sent_at=Coalesce("sent_at", Value(sent_at)),
                 expires_at=Coalesce("expires_at", Value(sent_at + timedelta(days=clinic.expiry_days))),
                 **extra,
             )
             if done:
+                setattr(invitation, columns.sent, sent_at)
                 audit_record(
                     action="invitation.sent", obj=invitation, clinic=clinic,
                     detail={"session_id": invitation.session_id, "attempts": attempts, "channel": channel},
@@ -348,11 +357,7 @@ def _send_on(channel, invitation, mine, attempts):
         marked.append(done)
 
     try:
-        if channel == Channel.EMAIL:
-            email_send(**_email_for(invitation, token, name="checkin"), on_accepted=mark_sent)
-        else:
-            message_id = sms_send(**_sms_for(invitation, token, name="checkin"))
-            mark_sent(sms_message_id=message_id[:64], sms_status="queued", sms_error="")
+        _deliver(channel, invitation, token, name="checkin", on_accepted=mark_sent)
     except TRANSIENT as exc:
         if marked:
             # Accepted and recorded; only closing the connection failed.
@@ -368,7 +373,7 @@ def _finish(invitation, mine, *, errors):
     """End the claim: `sent` if any channel got through (keeping the others' errors for
     the client page), else `failed`."""
     error = "; ".join(e for e in errors if e)[:300]
-    if _any_sent(invitation.id):
+    if _got_through(invitation):
         mine.update(status=Status.SENT, last_error=error, attempt_started_at=None, lease_until=None)
         return Outcome("sent")
     return _fail(invitation, mine, error or "no channel got through")
@@ -387,6 +392,12 @@ def _fail(invitation, mine, error):
 # --- Reminders ----------------------------------------------------------------------------
 
 
+# A channel it went out on that the client has not stopped since.
+_remindable = reduce(
+    operator.or_, (Q(**{f"{c.sent}__isnull": False, c.not_stopped: True}) for c in CHANNEL_COLUMNS.values())
+)
+
+
 def invitations_remind_due(*, now=None):
     """Claim the sent, unanswered invitations whose reminder is due (per clinic:
     `reminder_after_hours` after sending, before expiry) and queue one reminder each.
@@ -402,11 +413,7 @@ def invitations_remind_due(*, now=None):
                 client__clinic=clinic, status=Status.SENT, reminded_at__isnull=True,
                 sent_at__lte=now - timedelta(hours=clinic.reminder_after_hours),
                 expires_at__gt=now,
-            ).filter(
-                # A channel it went out on that the client has not stopped since.
-                Q(email_sent_at__isnull=False, client__opted_out_at__isnull=True)
-                | Q(sms_sent_at__isnull=False, client__sms_opted_out_at__isnull=True)
-            ).values_list("id", flat=True)
+            ).filter(_remindable).values_list("id", flat=True)
             for invitation_id in list(due[: settings.SURVEY_DISPATCH_BATCH]):
                 won = SurveyInvitation.objects.filter(
                     id=invitation_id, status=Status.SENT, reminded_at__isnull=True
@@ -431,25 +438,22 @@ def invitation_send_reminder(*, invitation_id, retries=0):
     client, clinic = invitation.client, invitation.client.clinic
     channels = [
         c for c in client.checkin_channels
-        if getattr(invitation, SENT_FIELD[c]) is not None and getattr(invitation, REMINDER_FIELD[c]) is None
+        if getattr(invitation, CHANNEL_COLUMNS[c].sent) is not None and getattr(invitation, CHANNEL_COLUMNS[c].reminder) is None
     ]
     sent, retry, failed = [], False, False
     for channel in channels:
         token, digest = new_token()
-        field = REMINDER_FIELD[channel]
+        field = CHANNEL_COLUMNS[channel].reminder
         with transaction.atomic():
             # Whoever stores the reminder digest first sends; a second delivery of this
             # task finds it stored and stops.
             started = SurveyInvitation.objects.filter(
-                id=invitation_id, status=Status.SENT, **{f"{field}__isnull": True, NOT_STOPPED[channel]: True},
+                id=invitation_id, status=Status.SENT, **{f"{field}__isnull": True, CHANNEL_COLUMNS[channel].not_stopped: True},
             ).update(**{field: digest})
         if not started:
             continue
         try:
-            if channel == Channel.EMAIL:
-                email_send(**_email_for(invitation, token, name="reminder"))
-            else:
-                sms_send(**_sms_for(invitation, token, name="reminder"))
+            _deliver(channel, invitation, token, name="reminder")
         except TRANSIENT as exc:
             error = _short_error(exc)
             # Nothing was delivered: free the slot so a retry can mint a new token.

@@ -19,7 +19,7 @@ from clients.models import Client
 from alliance.flags.rules import flags_recompute_for_client
 from alliance.models import Channel, CheckIn, SurveyInvitation
 
-from .invitations import token_digest
+from .invitations import CHANNEL_COLUMNS, token_digest
 
 Status = SurveyInvitation.Status
 # secrets.token_urlsafe(32) is 43 characters; anything much longer is not ours, and
@@ -30,10 +30,7 @@ MAX_TOKEN_LENGTH = 100
 # Each link's digest column and the channel it stands for (an in-session row says
 # which of the two in-session channels it was started on).
 LINK_FIELDS = {
-    "token_hash": Channel.EMAIL,
-    "reminder_token_hash": Channel.EMAIL,
-    "sms_token_hash": Channel.SMS,
-    "sms_reminder_token_hash": Channel.SMS,
+    field: channel for channel, columns in CHANNEL_COLUMNS.items() for field in (columns.token, columns.reminder)
 }
 IN_SESSION_FIELDS = ("in_session_token_hash", "in_session_code_hash")
 
@@ -47,10 +44,11 @@ def _answerable(token, now):
     channels, the first one's link works while the second is still on its way); or an
     in-session link within its few minutes. An answer through any link closes them all."""
     digest = _digest(token)
-    sent_link = Q()
+    sent_link, in_session = Q(), Q()
     for field in LINK_FIELDS:
         sent_link |= Q(**{field: digest})
-    in_session = Q(in_session_token_hash=digest) | Q(in_session_code_hash=digest)
+    for field in IN_SESSION_FIELDS:
+        in_session |= Q(**{field: digest})
     return Q(answered_at__isnull=True) & ~Q(status=Status.ANSWERED) & (
         (sent_link & Q(status__in=[Status.SENT, Status.SENDING], expires_at__gt=now))
         | (in_session & Q(in_session_expires_at__gt=now))
