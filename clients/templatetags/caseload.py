@@ -1,4 +1,6 @@
 from django import template
+from django.template.defaultfilters import date as date_filter
+from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
@@ -84,9 +86,9 @@ def checkin_channels(client):
     words = {"email": "email", "sms": "text"}
     stopped = []
     if client.opted_out_at:
-        stopped.append(f"emails stopped {client.opted_out_at:%-d %b %Y}")
+        stopped.append(f"emails stopped {_day(client.opted_out_at)}")
     if client.sms_opted_out_at:
-        stopped.append(f"texts stopped {client.sms_opted_out_at:%-d %b %Y}")
+        stopped.append(f"texts stopped {_day(client.sms_opted_out_at)}")
     if channels:
         summary = "by " + " and ".join(words[c] for c in channels)
     elif not client.is_active:
@@ -98,3 +100,8 @@ def checkin_channels(client):
     else:
         summary = "in session only: no address or number"
     return summary + (f" ({', '.join(stopped)})" if stopped else "")
+
+
+def _day(moment):
+    """A day as the page shows dates: in the current (the clinic's) time zone."""
+    return date_filter(timezone.localtime(moment), "j M Y")

@@ -70,3 +70,15 @@ def test_the_client_page_says_how_the_client_is_asked(therapist_client, alice):
                             sms_opted_out_at=timezone.now())
     page = therapist_client.get(reverse("client_detail", args=[stopped.pk])).content.decode()
     assert "Check-ins: in session only (texts stopped" in page
+
+
+def test_the_day_a_client_stopped_texts_is_the_clinics_day(therapist_client, alice, clinic):
+    """23:30 UTC on 1 March is 2 March in Auckland: the page says the clinic's day."""
+    from datetime import datetime, timezone as dt_timezone
+
+    clinic.timezone = "Pacific/Auckland"
+    clinic.save(update_fields=["timezone"])
+    stopped = ClientFactory(therapist=alice, email="", phone="+14155550139", sms_consent=True,
+                            sms_opted_out_at=datetime(2026, 3, 1, 23, 30, tzinfo=dt_timezone.utc))
+    page = therapist_client.get(reverse("client_detail", args=[stopped.pk])).content.decode()
+    assert "texts stopped 2 Mar 2026" in page
