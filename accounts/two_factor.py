@@ -8,7 +8,6 @@ clear it with the rest of the session.
 """
 
 import base64
-import io
 import secrets
 
 import django_otp
@@ -49,13 +48,10 @@ def base32_key(device):
 def qr_code_data_uri(device):
     """The otpauth:// URL as an SVG QR code in a data: URI (the CSP allows data: images,
     and nothing is sent to a third-party QR service)."""
-    import qrcode
-    import qrcode.image.svg
+    from config.qr import qr_svg
 
-    image = qrcode.make(device.config_url, image_factory=qrcode.image.svg.SvgPathImage, box_size=8)
-    buffer = io.BytesIO()
-    image.save(buffer)
-    return "data:image/svg+xml;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+    svg = qr_svg(device.config_url, box_size=8)
+    return "data:image/svg+xml;base64," + base64.b64encode(svg.encode("utf-8")).decode("ascii")
 
 
 def _new_recovery_code():

@@ -9,6 +9,7 @@ lifted only by the therapist's password (alliance/checkins/views.py, handover_un
 enough wrong passwords end the whole login instead.
 """
 
+from django.conf import settings
 from django.shortcuts import redirect
 from django.urls import reverse
 
@@ -49,8 +50,6 @@ class HandoverLockMiddleware:
 
     @staticmethod
     def _allowed(path):
-        from django.conf import settings
-
         allowed = (
             reverse("handover_checkin"), reverse("handover_thanks"), reverse("handover_unlock"), reverse("logout"),
         )

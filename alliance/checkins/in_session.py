@@ -107,10 +107,6 @@ def in_session_start(*, session, by, channel, request=None):
     return invitation, token, code
 
 
-def in_session_answered(invitation_id):
-    return SurveyInvitation.objects.filter(id=invitation_id, status=Status.ANSWERED).exists()
-
-
 def invitation_for_code(code):
     """The invitation a live short code opens, or None."""
     code = code_normalise(code)

@@ -24,6 +24,7 @@ from accounts.access import therapist_required
 from alliance.models import Channel, SurveyInvitation
 from audit.services import audit_record
 import sms
+from config.qr import qr_svg
 from sessions.selectors import session_for_user
 
 from . import in_session, outbox, services, sms_replies
@@ -81,20 +82,26 @@ def _gone(request):
     return render(request, "survey/gone.html", status=GONE_STATUS)
 
 
-def _page(request, template, invitation, context=None, status=200):
-    language = invitation.client.language
+def _client_page(request, template, language, context=None, status=200):
+    """A page a client reads, in `language` (English if we do not write that one)."""
+    language = language if language in TEXT else "en"
     with translation.override(language):
         return render(
-            request, template,
-            {
-                "t": text_for(language),
-                "language": language if language in TEXT else "en",
-                "clinic_name": invitation.client.clinic.name,
-                "clinic_tz": invitation.client.clinic.tzinfo,
-                **(context or {}),
-            },
-            status=status,
+            request, template, {"t": text_for(language), "language": language, **(context or {})}, status=status
         )
+
+
+def _query_language(request):
+    """The language a link without a token names (?lang=), for the pages after it."""
+    return request.GET.get("lang", "en")
+
+
+def _page(request, template, invitation, context=None, status=200):
+    clinic = invitation.client.clinic
+    return _client_page(
+        request, template, invitation.client.language,
+        {"clinic_name": clinic.name, "clinic_tz": clinic.tzinfo, **(context or {})}, status=status,
+    )
 
 
 # No CSRF cookie check on the client's pages, for two reasons. The token in the path is
@@ -142,10 +149,7 @@ def checkin(request, token):
 @survey_page
 @require_http_methods(["GET"])
 def thanks(request):
-    language = request.GET.get("lang", "en")
-    language = language if language in TEXT else "en"
-    with translation.override(language):
-        return render(request, "survey/thanks.html", {"t": text_for(language), "language": language})
+    return _client_page(request, "survey/thanks.html", _query_language(request))
 
 
 # Mail clients' one-click unsubscribe (RFC 8058) POSTs "List-Unsubscribe=One-Click"
@@ -204,21 +208,14 @@ def resend(request, invitation_id):
 def code_entry(request):
     """Where a client types the short code from the therapist's screen. A right code
     opens the same check-in page the QR code opens."""
-    language = request.GET.get("lang") or "en"
-    language = language if language in TEXT else "en"
+    language = _query_language(request)
     error = None
     if request.method == "POST":
         code = in_session.code_normalise(request.POST.get("code", ""))
-        invitation = in_session.invitation_for_code(code)
-        if invitation is not None:
+        if in_session.invitation_for_code(code) is not None:
             return redirect("survey_checkin", token=code)
         error = text_for(language)["code_wrong"]
-    with translation.override(language):
-        return render(
-            request, "survey/code_entry.html",
-            {"t": text_for(language), "language": language, "error": error},
-            status=400 if error else 200,
-        )
+    return _client_page(request, "survey/code_entry.html", language, {"error": error}, status=400 if error else 200)
 
 
 def _cannot_start(request, session, reason):
@@ -243,19 +240,11 @@ def in_session_phone(request, session_pk):
         request, "checkins/in_session_phone.html",
         {
             "session": session, "client": session.client, "invitation": invitation,
-            "qr_svg": _qr_svg(link), "link": link, "code": in_session.code_format(code),
+            "qr_svg": qr_svg(link, box_size=10, border=2), "link": link, "code": in_session.code_format(code),
             "code_url": settings.SITE_URL + reverse("checkin_code"),
             "expires_at": invitation.in_session_expires_at,
         },
     )
-
-
-def _qr_svg(data):
-    import qrcode
-    import qrcode.image.svg
-
-    image = qrcode.make(data, image_factory=qrcode.image.svg.SvgPathImage, box_size=10, border=2)
-    return image.to_string(encoding="unicode")
 
 
 @therapist_required
@@ -289,14 +278,9 @@ def handover_start(request, session_pk):
 
 
 def _handover_page(request, template, state, context=None, status=200):
-    language = state["language"] if state["language"] in TEXT else "en"
-    with translation.override(language):
-        response = render(
-            request, template, {"t": text_for(language), "language": language, "handover": True, **(context or {})},
-            status=status,
-        )
-    response["Cache-Control"] = "no-store"
-    return response
+    # No cache header here: these pages are a logged-in user's, which
+    # accounts.middleware.PrivatePagesNotCachedMiddleware already marks no-store.
+    return _client_page(request, template, state["language"], {"handover": True, **(context or {})}, status=status)
 
 
 @login_required
@@ -304,14 +288,14 @@ def _handover_page(request, template, state, context=None, status=200):
 def handover_checkin(request):
     """The hand-over screen: only the check-in, in the client's language."""
     state = handover_state(request)
-    if state is None or not request.user.is_authenticated:
+    if state is None:
         return redirect("home")
     if state["done"]:
         return redirect("handover_thanks")
     invitation = services.invitation_for_answer(state["token"])
     if invitation is None:
         # Ran out of time, or answered on another channel meanwhile.
-        return _handover_page(request, "checkins/handover_closed.html", state, status=410)
+        return _handover_page(request, "checkins/handover_thanks.html", state, status=410)
     if request.method == "POST":
         form = CheckInForm(request.POST, language=state["language"])
         if form.is_valid():
@@ -319,7 +303,7 @@ def handover_checkin(request):
                 token=state["token"], scores=form.scores(), comment=form.cleaned_data["comment"], invitation=invitation
             )
             if checkin is None:
-                return _handover_page(request, "checkins/handover_closed.html", state, status=410)
+                return _handover_page(request, "checkins/handover_thanks.html", state, status=410)
             # The token is spent; keep nothing of it in the session.
             request.session[HANDOVER_KEY] = {**state, "token": "", "done": True}
             return redirect("handover_thanks")
@@ -353,7 +337,7 @@ def handover_unlock(request):
     """The therapist takes the device back: their password lifts the lock. Too many
     wrong passwords log the session out, so a client cannot guess their way in."""
     state = handover_state(request)
-    if state is None or not request.user.is_authenticated:
+    if state is None:
         return redirect("home")
     error = None
     if request.method == "POST":
@@ -378,11 +362,9 @@ def handover_unlock(request):
             return redirect("login")
         request.session[HANDOVER_KEY] = {**state, "failures": failures}
         error = f"That password is not right. {UNLOCK_ATTEMPTS - failures} tries left before you are logged out."
-    response = render(
+    return render(
         request, "checkins/handover_unlock.html", {"error": error, "handover": True}, status=400 if error else 200
     )
-    response["Cache-Control"] = "no-store"
-    return response
 
 
 # --- The SMS provider's webhooks (sms/, alliance/checkins/sms_replies.py) ---------------
@@ -395,10 +377,9 @@ def _verified_provider_post(request):
     configured = sms.provider()
     if configured is None:
         return None, None
-    params = {k: request.POST.get(k) for k in request.POST}
+    params = request.POST.dict()
     url = settings.SITE_URL + request.get_full_path()
-    signature = request.headers.get("X-Twilio-Signature", "")
-    if not configured.backend.verify_signature(configured, url=url, params=params, signature=signature):
+    if not configured.backend.verify_signature(configured, url=url, params=params, headers=request.headers):
         return configured, None
     return configured, params
 
