@@ -70,7 +70,8 @@ def outbox_emails(folder):
     files = sorted(folder.glob("*.log"), key=lambda p: p.stat().st_mtime, reverse=True)[:LIMIT]
     found = []
     for path in sorted(folder.glob("*.sms"), key=lambda p: p.stat().st_mtime, reverse=True)[:LIMIT]:
-        found.append(((_parse_sms(path).at, path.stat().st_mtime_ns, 0), _parse_sms(path)))
+        text = _parse_sms(path)
+        found.append(((text.at, path.stat().st_mtime_ns, 0), text))
     for path in files:
         mtime = path.stat().st_mtime_ns
         for position, chunk in enumerate(path.read_text(errors="replace").split(SEPARATOR)):

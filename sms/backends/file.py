@@ -20,7 +20,7 @@ def send(provider, *, to, body, status_callback=None):
     return message_id
 
 
-def verify_signature(provider, *, url, params, signature):
+def verify_signature(provider, *, url, params, headers):
     # Nothing calls back to a file; refuse anything claiming to.
     return False
 
