@@ -2,13 +2,11 @@
 queue sends over SMTP to an aiosmtpd server, against the committed test database.
 The sweeps run in this process, as beat would run them."""
 
-import threading
 import time
-from collections import Counter
 from datetime import timedelta
 
 import pytest
-from django.db import close_old_connections, connection, transaction
+from django.db import close_old_connections, transaction
 from django.test import Client as BrowserClient
 from django.utils import timezone
 
@@ -19,15 +17,12 @@ from clients.models import Client
 from sessions.models import Session
 from sessions.services import session_log
 from tests.alliance.conftest import links_in, log_session, wait_for
-from tests.factories import ClientFactory, UserFactory
+from tests.alliance.outbox_load import due_invitations, racing_sweeps, status_counts, tally
+from tests.factories import ClientFactory
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
 ANSWERS = {"trust": "8", "empathy": "9", "boundaries": "9", "collaboration": "6", "comment": ""}
-
-
-def _status_counts():
-    return Counter(SurveyInvitation.objects.values_list("status", flat=True))
 
 
 def test_a_saved_session_reaches_the_client_who_answers_once(smtp_server, celery_worker, alice_client):
@@ -132,69 +127,20 @@ def test_a_server_that_never_accepts_marks_the_invitation_failed(smtp_server, ce
 # --- Races and crashes --------------------------------------------------------------------
 
 
-def _due_invitations(n):
-    """n invitations due now, one client each, in three bulk inserts."""
-    therapist = UserFactory()
-    clients = Client.objects.bulk_create(
-        [
-            Client(clinic=therapist.clinic, therapist=therapist, display_name=f"C{i}", email=f"race{i}@example.org",
-                   survey_consent=True, modality="cbt", relationship_approach="collaborative")
-            for i in range(n)
-        ]
-    )
-    start = timezone.now() - timedelta(hours=3)
-    sessions = Session.objects.bulk_create(
-        [Session(client=c, therapist=therapist, scheduled_start=start) for c in clients]
-    )
-    from alliance.checkins.invitations import new_token
-
-    SurveyInvitation.objects.bulk_create(
-        [SurveyInvitation(session=s, client=s.client, token_hash=new_token()[1], due_at=timezone.now()) for s in sessions]
-    )
-    return {c.email for c in clients}
-
-
-def _sweep_in_thread(results, barrier):
-    try:
-        barrier.wait()
-        # Less than the whole batch each, so that on PostgreSQL the second sweep skips
-        # the rows the first has locked and takes the rest.
-        results.append(outbox.invitations_dispatch_due(limit=120))
-    finally:
-        connection.close()
-
-
-def _racing_sweeps(n_sweeps=2):
-    results, barrier = [], threading.Barrier(n_sweeps)
-    threads = [threading.Thread(target=_sweep_in_thread, args=(results, barrier)) for _ in range(n_sweeps)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=60)
-    return results
-
-
-def _tally(smtp, expected):
-    got = Counter(m["To"] for m in smtp.received())
-    lost = len(expected - set(got))
-    duplicates = sum(count - 1 for count in got.values() if count > 1)
-    return lost, duplicates, got
-
-
 def test_two_sweeps_and_two_workers_send_every_invitation_exactly_once(smtp_server, celery_worker):
     smtp = smtp_server()
     celery_worker(smtp, name="a")
     celery_worker(smtp, name="b")
-    expected = _due_invitations(200)
+    expected = due_invitations(200)
     started = time.monotonic()
-    results = _racing_sweeps(2)
+    results = racing_sweeps(2)
     results.append(outbox.invitations_dispatch_due())  # whatever neither sweep reached
     claimed = [i for r in results for i in r]
     assert len(claimed) == 200 and len(set(claimed)) == 200  # each row claimed by one sweep only
     smtp.wait_for_count(200)
-    wait_for(lambda: _status_counts().get("sent") == 200, what="200 sent")
+    wait_for(lambda: status_counts().get("sent") == 200, what="200 sent")
     time.sleep(1.5)
-    lost, duplicates, _ = _tally(smtp, expected)
+    lost, duplicates, _ = tally([m["To"] for m in smtp.received()], expected)
     print(f"\nrace: claimed per sweep={[len(r) for r in results]} emails={len(smtp.received())} "
           f"lost={lost} duplicates={duplicates} in {time.monotonic() - started:.1f}s")
     assert (lost, duplicates, len(smtp.received())) == (0, 0, 200)
@@ -203,16 +149,16 @@ def test_two_sweeps_and_two_workers_send_every_invitation_exactly_once(smtp_serv
 def test_a_worker_killed_mid_batch_loses_nothing(smtp_server, celery_worker):
     smtp = smtp_server()
     first = celery_worker(smtp, name="doomed")
-    expected = _due_invitations(200)
+    expected = due_invitations(200)
     started = time.monotonic()
     outbox.invitations_dispatch_due()
     # Kill at an arbitrary moment of the batch: triggered by the database, not by an
     # email arriving, which would aim the kill at the instant after SMTP acceptance.
-    wait_for(lambda: _status_counts().get("sent", 0) >= 40, interval=0.05, what="the batch to get going")
+    wait_for(lambda: status_counts().get("sent", 0) >= 40, interval=0.05, what="the batch to get going")
     first.kill()
     time.sleep(0.5)  # let the SMTP server finish anything whose last byte was sent
     at_kill = len(smtp.received())
-    counts_at_kill = _status_counts()
+    counts_at_kill = status_counts()
     # Emails the server had accepted but whose "sent" the dead worker never committed:
     # the only ones that can go twice (see alliance/checkins/outbox.py).
     # Recorded means the email's own sent time is committed (the row turns "sent" a
@@ -225,11 +171,11 @@ def test_a_worker_killed_mid_batch_loses_nothing(smtp_server, celery_worker):
     def all_sent():
         outbox.invitations_dispatch_due()
         close_old_connections()
-        return _status_counts().get("sent") == 200
+        return status_counts().get("sent") == 200
 
     wait_for(all_sent, interval=2, what="every invitation sent after the crash")
     time.sleep(1.5)
-    lost, duplicates, _ = _tally(smtp, expected)
+    lost, duplicates, _ = tally([m["To"] for m in smtp.received()], expected)
     print(f"\ncrash: emails at kill={at_kill} statuses at kill={dict(counts_at_kill)} "
           f"accepted-but-unrecorded at kill={unrecorded} emails={len(smtp.received())} "
           f"lost={lost} duplicates={duplicates} in {time.monotonic() - started:.1f}s")
@@ -247,9 +193,9 @@ def test_one_beat_tick_drains_a_backlog_larger_than_a_batch(smtp_server, celery_
 
     smtp = smtp_server()
     celery_worker(smtp, env={"SURVEY_DISPATCH_BATCH": "3"})
-    expected = _due_invitations(7)
+    expected = due_invitations(7)
     dispatch_due_invitations.delay()  # the one tick, as beat sends it
     smtp.wait_for_count(7)
-    wait_for(lambda: _status_counts().get("sent") == 7, what="7 sent")
-    lost, duplicates, _ = _tally(smtp, expected)
+    wait_for(lambda: status_counts().get("sent") == 7, what="7 sent")
+    lost, duplicates, _ = tally([m["To"] for m in smtp.received()], expected)
     assert (lost, duplicates, len(smtp.received())) == (0, 0, 7)

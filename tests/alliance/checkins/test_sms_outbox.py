@@ -6,25 +6,22 @@ racing sweeps and workers, at most one duplicate per crash, retries with backoff
 permanent failures kept for the client page."""
 
 import re
-import threading
 import time
-from collections import Counter
 from datetime import timedelta
 
 import pytest
-from django.db import close_old_connections, connection
+from django.db import close_old_connections
 from django.test import Client as BrowserClient
 from django.urls import reverse
 from django.utils import timezone
 
 from alliance.checkins import outbox
-from alliance.checkins.invitations import new_token
 from alliance.models import CheckIn, SurveyInvitation
 from clients.models import Client
-from sessions.models import Session
 from sessions.services import session_log
 from tests.alliance.conftest import wait_for
-from tests.factories import ClientFactory, UserFactory
+from tests.alliance.outbox_load import due_invitations, racing_sweeps, status_counts, tally
+from tests.factories import ClientFactory
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
@@ -37,8 +34,12 @@ def _link(message):
     return match.group(1) if match else None
 
 
-def _status_counts():
-    return Counter(SurveyInvitation.objects.values_list("status", flat=True))
+def _held_session(client):
+    """An attended session that ended hours ago, logged as a therapist logs it."""
+    return session_log(
+        therapist=client.therapist, client=client, scheduled_start=timezone.now() - timedelta(hours=3),
+        duration_minutes=50, attendance="attended", format="video", note="", rating=None,
+    )
 
 
 def _texting_worker(celery_worker, smtp_server, fake, **kwargs):
@@ -83,10 +84,7 @@ def test_email_and_text_both_go_and_one_answer_closes_both(smtp_server, celery_w
     smtp = smtp_server()
     celery_worker(smtp, env={"SMS_URL": fake_twilio.url})
     client = ClientFactory(phone="+14155550100", sms_consent=True)
-    session = session_log(
-        therapist=client.therapist, client=client, scheduled_start=timezone.now() - timedelta(hours=3),
-        duration_minutes=50, attendance="attended", format="video", note="", rating=None,
-    )
+    session = _held_session(client)
     invitation = SurveyInvitation.objects.get(session=session)
     outbox.invitations_dispatch_due()
     smtp.wait_for_count(1)
@@ -108,10 +106,7 @@ def test_a_provider_that_fails_twice_gets_exactly_one_text(smtp_server, celery_w
     fake_twilio.fail_next(1, status=500)
     fake_twilio.fail_next(1, status=429)
     client = ClientFactory(email="", phone="+14155550101", sms_consent=True)
-    session = session_log(
-        therapist=client.therapist, client=client, scheduled_start=timezone.now() - timedelta(hours=3),
-        duration_minutes=50, attendance="attended", format="video", note="", rating=None,
-    )
+    session = _held_session(client)
     invitation = SurveyInvitation.objects.get(session=session)
     outbox.invitations_dispatch_due()
     wait_for(lambda: SurveyInvitation.objects.get(id=invitation.id).status == "sent", timeout=45, what="sent")
@@ -129,10 +124,7 @@ def test_an_invalid_number_fails_for_good_and_shows_on_the_client_page(smtp_serv
     patient = ClientFactory(email="", phone="+14155550102", sms_consent=True)
     Client.objects.filter(pk=patient.pk).update(phone="+1415")  # stored before validation existed
     patient.refresh_from_db()
-    session = session_log(
-        therapist=patient.therapist, client=patient, scheduled_start=timezone.now() - timedelta(hours=3),
-        duration_minutes=50, attendance="attended", format="video", note="", rating=None,
-    )
+    session = _held_session(patient)
     invitation = SurveyInvitation.objects.get(session=session)
     outbox.invitations_dispatch_due()
     wait_for(lambda: SurveyInvitation.objects.get(id=invitation.id).status == "failed", what="failed")
@@ -151,10 +143,7 @@ def test_an_invalid_number_fails_for_good_and_shows_on_the_client_page(smtp_serv
 def test_the_reminder_goes_by_text_too(smtp_server, celery_worker, fake_twilio):
     _texting_worker(celery_worker, smtp_server, fake_twilio)
     client = ClientFactory(email="", phone="+14155550103", sms_consent=True)
-    session = session_log(
-        therapist=client.therapist, client=client, scheduled_start=timezone.now() - timedelta(hours=3),
-        duration_minutes=50, attendance="attended", format="video", note="", rating=None,
-    )
+    session = _held_session(client)
     invitation = SurveyInvitation.objects.get(session=session)
     outbox.invitations_dispatch_due()
     wait_for(lambda: SurveyInvitation.objects.get(id=invitation.id).status == "sent", what="sent")
@@ -173,62 +162,19 @@ def test_the_reminder_goes_by_text_too(smtp_server, celery_worker, fake_twilio):
 # --- Races and crashes ------------------------------------------------------------------
 
 
-def _due_texts(n):
-    """n invitations due now, one text-only client each, in three bulk inserts."""
-    therapist = UserFactory()
-    clients = Client.objects.bulk_create(
-        [
-            Client(clinic=therapist.clinic, therapist=therapist, display_name=f"T{i}", phone=f"+1415556{i:04d}",
-                   sms_consent=True, modality="cbt", relationship_approach="collaborative")
-            for i in range(n)
-        ]
-    )
-    start = timezone.now() - timedelta(hours=3)
-    sessions = Session.objects.bulk_create([Session(client=c, therapist=therapist, scheduled_start=start) for c in clients])
-    SurveyInvitation.objects.bulk_create(
-        [SurveyInvitation(session=s, client=s.client, token_hash=new_token()[1], due_at=timezone.now()) for s in sessions]
-    )
-    return {str(c.phone) for c in clients}
-
-
-def _tally(fake, expected):
-    got = Counter(m.to for m in fake.received())
-    lost = len(expected - set(got))
-    duplicates = sum(count - 1 for count in got.values() if count > 1)
-    return lost, duplicates
-
-
-def _racing_sweeps(n):
-    results, barrier = [], threading.Barrier(n)
-
-    def sweep():
-        try:
-            barrier.wait()
-            results.append(outbox.invitations_dispatch_due(limit=120))
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=sweep) for _ in range(n)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=60)
-    return results
-
-
 def test_two_sweeps_and_two_workers_text_every_client_exactly_once(smtp_server, celery_worker, fake_twilio):
     smtp = smtp_server()
     celery_worker(smtp, name="a", env={"SMS_URL": fake_twilio.url})
     celery_worker(smtp, name="b", env={"SMS_URL": fake_twilio.url})
-    expected = _due_texts(200)
+    expected = due_invitations(200, by="sms")
     started = time.monotonic()
-    results = _racing_sweeps(2)
+    results = racing_sweeps(2)
     results.append(outbox.invitations_dispatch_due())
     claimed = [i for r in results for i in r]
     assert len(claimed) == 200 and len(set(claimed)) == 200
-    wait_for(lambda: _status_counts().get("sent") == 200, what="200 sent")
+    wait_for(lambda: status_counts().get("sent") == 200, what="200 sent")
     time.sleep(1.5)
-    lost, duplicates = _tally(fake_twilio, expected)
+    lost, duplicates, _ = tally([m.to for m in fake_twilio.received()], expected)
     print(f"\nsms race: claimed per sweep={[len(r) for r in results]} texts={len(fake_twilio.received())} "
           f"lost={lost} duplicates={duplicates} in {time.monotonic() - started:.1f}s")
     assert (lost, duplicates, len(fake_twilio.received())) == (0, 0, 200)
@@ -237,14 +183,14 @@ def test_two_sweeps_and_two_workers_text_every_client_exactly_once(smtp_server, 
 def test_a_worker_killed_mid_batch_loses_no_text(smtp_server, celery_worker, fake_twilio):
     smtp = smtp_server()
     first = celery_worker(smtp, name="doomed", env={"SMS_URL": fake_twilio.url})
-    expected = _due_texts(200)
+    expected = due_invitations(200, by="sms")
     started = time.monotonic()
     outbox.invitations_dispatch_due()
-    wait_for(lambda: _status_counts().get("sent", 0) >= 40, interval=0.05, what="the batch to get going")
+    wait_for(lambda: status_counts().get("sent", 0) >= 40, interval=0.05, what="the batch to get going")
     first.kill()
     time.sleep(0.5)
     at_kill = len(fake_twilio.received())
-    counts_at_kill = _status_counts()
+    counts_at_kill = status_counts()
     # Texts the provider had accepted whose "sent" the dead worker never committed: the
     # only ones that can go twice (alliance/checkins/outbox.py).
     unrecorded = at_kill - SurveyInvitation.objects.filter(sms_sent_at__isnull=False).count()
@@ -253,11 +199,11 @@ def test_a_worker_killed_mid_batch_loses_no_text(smtp_server, celery_worker, fak
     def all_sent():
         outbox.invitations_dispatch_due()
         close_old_connections()
-        return _status_counts().get("sent") == 200
+        return status_counts().get("sent") == 200
 
     wait_for(all_sent, interval=2, what="every invitation sent after the crash")
     time.sleep(1.5)
-    lost, duplicates = _tally(fake_twilio, expected)
+    lost, duplicates, _ = tally([m.to for m in fake_twilio.received()], expected)
     print(f"\nsms crash: texts at kill={at_kill} statuses at kill={dict(counts_at_kill)} "
           f"accepted-but-unrecorded at kill={unrecorded} texts={len(fake_twilio.received())} "
           f"lost={lost} duplicates={duplicates} in {time.monotonic() - started:.1f}s")
