@@ -155,3 +155,41 @@ def test_the_handed_over_device_shows_only_the_check_in_until_the_password(
     expect(tablet.get_by_text("The client answered the check-in.")).to_be_visible()
     assert SurveyInvitation.objects.get(pk=invitation.pk).status == "answered"
     audit.assert_clean()
+
+
+def _fits_a_phone(page):
+    """Nothing wider than the 390 px screen: the page does not scroll sideways and no
+    visible element reaches past its right edge."""
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    overflowing = page.evaluate(
+        """() => [...document.querySelectorAll('body *')].filter(e => {
+            const r = e.getBoundingClientRect();
+            return r.width > 0 && r.height > 0 && r.right > 391 && getComputedStyle(e).visibility !== 'hidden';
+        }).map(e => e.tagName + '.' + e.className)"""
+    )
+    assert overflowing == [], overflowing
+
+
+def test_the_new_staff_pages_fit_a_phone(
+    new_page, live_server, browser_login, alice, carol, alice_client, audit  # noqa: F811
+):
+    phone = new_page("therapist-phone", viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+    session, _ = _session_page(phone, live_server, browser_login, alice, alice_client)
+    _fits_a_phone(phone)
+    audit.check(phone, "phone-session-check-in-now")
+    phone.get_by_role("button", name="On the client's phone (QR code)").click()
+    expect(phone.get_by_role("heading", name="Check-in on the client's phone")).to_be_visible()
+    _fits_a_phone(phone)
+    assert phone.locator(".checkin-qr svg").bounding_box()["width"] >= 250  # scannable across a desk
+    audit.check(phone, "phone-in-session-qr")
+    phone.goto(f"{live_server.url}/clients/{alice_client.pk}/edit/")
+    _fits_a_phone(phone)
+    audit.check(phone, "phone-client-edit")
+
+    admin = new_page("admin-phone", viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+    browser_login(admin, carol)
+    admin.goto(f"{live_server.url}/clinic/settings/")
+    expect(admin.get_by_label("Ask by text message")).to_be_visible()
+    _fits_a_phone(admin)
+    audit.check(admin, "phone-clinic-settings")
+    audit.assert_clean()
