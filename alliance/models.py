@@ -49,6 +49,10 @@ class CheckIn(models.Model):
     # The client's own words, for their therapist: encrypted at rest like a note.
     comment = EncryptedTextField(blank=True, max_length=2000)
     submitted_at = models.DateTimeField(default=timezone.now)
+    # Set in the answer's own transaction, cleared once the client's flags have taken
+    # this answer into account (alliance.flags.refresh): the durable "flags stale"
+    # marker that lets the recompute run after commit and a sweep repair a lost one.
+    flags_pending = models.BooleanField(default=False, db_default=False)
 
     class Meta:
         ordering = ["-submitted_at", "-id"]
@@ -65,6 +69,8 @@ class CheckIn(models.Model):
         indexes = [
             models.Index(fields=["client", "source", "-submitted_at"]),
             models.Index(fields=["source", "submitted_at"]),
+            # Only the few answers whose flags are not yet recomputed: the sweep's scan.
+            models.Index(fields=["submitted_at"], condition=models.Q(flags_pending=True), name="checkin_flags_pending"),
         ]
 
     def __str__(self):

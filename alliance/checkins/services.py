@@ -7,6 +7,7 @@ link previews fetch every link in an email, and that must not count as an answer
 """
 
 from datetime import timedelta
+from functools import partial
 
 from django.conf import settings
 from django.db import transaction
@@ -16,7 +17,7 @@ from django.utils import timezone
 from audit.services import audit_record
 from clients.models import Client
 
-from alliance.flags.rules import flags_recompute_for_client
+from alliance.flags.refresh import flags_refresh_soon
 from alliance.models import Channel, CheckIn, SurveyInvitation
 
 from .invitations import CHANNEL_COLUMNS, token_digest
@@ -81,6 +82,10 @@ def checkin_submit(*, invitation, token, scores, comment=""):
     """Store the client's answers to the invitation this token opens. Returns the
     CheckIn, or None when the link can no longer be used.
 
+    Three statements in one transaction: the conditional UPDATE, the check-in (marked
+    `flags_pending`) and its audit row. The client's flags are recomputed after commit,
+    by a task (alliance/flags/refresh.py), so the client does not wait for them.
+
     One conditional UPDATE decides: of any number of simultaneous submissions of one
     link, exactly one sees a row count of 1, and only that one writes a check-in.
 
@@ -99,7 +104,7 @@ def checkin_submit(*, invitation, token, scores, comment=""):
         return None
     checkin = CheckIn.objects.create(
         session_id=invitation.session_id, client=invitation.client, source=CheckIn.Source.CLIENT,
-        channel=channel, comment=comment, submitted_at=now, **scores,
+        channel=channel, comment=comment, submitted_at=now, flags_pending=True, **scores,
     )
     # Actor None: the client has no account. No IP either: clients are not staff, and
     # the trail needs to know that a check-in arrived, not from where.
@@ -108,7 +113,9 @@ def checkin_submit(*, invitation, token, scores, comment=""):
         detail={"session_id": invitation.session_id, "invitation_id": invitation.id, "channel": channel},
         record_ip=False,
     )
-    flags_recompute_for_client(client=invitation.client)
+    # The flags follow in a task once this commits; the answer's flags_pending mark is
+    # what makes that durable (alliance/flags/refresh.py).
+    transaction.on_commit(partial(flags_refresh_soon, invitation.client_id))
     return checkin
 
 

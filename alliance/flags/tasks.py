@@ -3,7 +3,7 @@ alliance/flags/services.py. Arguments are ids only."""
 
 from celery import shared_task
 
-from . import services
+from . import refresh, services
 
 # Acknowledged only after it ran, handed back if the worker dies: a crash mid-run
 # delays the recompute (the next delivery resumes from the run's cursor), never loses it.
@@ -18,3 +18,13 @@ def recompute_clinic_flags(run_id):
 @shared_task(name="alliance.flags.tasks.resume_flag_recomputes", ignore_result=True)
 def resume_flag_recomputes():
     return len(services.flag_recomputes_resume_stale())
+
+
+@shared_task(name=refresh.REFRESH_TASK, **RECOMPUTE_OPTIONS)
+def refresh_client_flags(client_id):
+    return refresh.flags_refresh(client_id)
+
+
+@shared_task(name="alliance.flags.tasks.refresh_stale_flags", ignore_result=True)
+def refresh_stale_flags():
+    return len(refresh.flags_refresh_stale())

@@ -320,7 +320,13 @@ CELERY_BEAT_SCHEDULE = {
     "send-due-reminders": {"task": "alliance.tasks.send_due_reminders", "schedule": 60.0},
     "expire-invitations": {"task": "alliance.tasks.expire_invitations", "schedule": 60.0},
     "resume-flag-recomputes": {"task": "alliance.flags.tasks.resume_flag_recomputes", "schedule": 60.0},
+    "refresh-stale-flags": {"task": "alliance.flags.tasks.refresh_stale_flags", "schedule": 60.0},
 }
+
+# --- Flags after a client's answer (alliance/flags/refresh.py) ----------------------------
+# The answer's request leaves the flag recompute to a task queued after commit; an
+# answer still marked pending this long after it arrived is repaired by the sweep.
+FLAG_REFRESH_GRACE_SECONDS = env.int("FLAG_REFRESH_GRACE_SECONDS", default=30)
 
 # --- Flag recompute after a threshold change (alliance/flags/services.py) -----------------
 # Clients per batch: progress is recorded, and a superseding change noticed, after each.

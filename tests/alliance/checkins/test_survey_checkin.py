@@ -6,9 +6,13 @@ from datetime import timedelta
 
 import pytest
 from django.core.cache import cache
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.test import override_settings
 from django.utils import timezone
 
+from alliance.flags import refresh
+from alliance.flags.refresh import flags_refresh
 from alliance.models import CheckIn, Flag, SurveyInvitation
 from audit.models import AuditEvent
 
@@ -126,10 +130,46 @@ def test_it_stores_the_answers_once_and_thanks_the_client(client, sent_invitatio
     assert CheckIn.objects.count() == 1
 
 
-def test_it_recomputes_flags_when_an_answer_arrives(client, sent_invitation):
+def test_the_answer_is_three_statements_and_its_flags_follow_after_commit(
+    client, sent_invitation, django_capture_on_commit_callbacks
+):
     invitation, token = sent_invitation
-    client.post(_url(token), {**ANSWERS, "trust": "3"})
+    with CaptureQueriesContext(connection) as queries, django_capture_on_commit_callbacks() as after_commit:
+        assert client.post(_url(token), {**ANSWERS, "trust": "3"}).status_code == 302
+    # The token's lookup, then the transaction: the conditional UPDATE, the check-in and
+    # its audit row. The flag recompute is not in the client's request. (The savepoint
+    # is the test's own transaction around the view's atomic block.)
+    statements = [q["sql"].split()[0] for q in queries.captured_queries]
+    statements = [s for s in statements if s not in ("SAVEPOINT", "RELEASE")]
+    assert statements == ["SELECT", "UPDATE", "INSERT", "INSERT"], statements
+    checkin = CheckIn.objects.get()
+    assert checkin.flags_pending
+    assert not Flag.objects.filter(client=invitation.client).exists()
+    # What runs after commit queues the recompute; the task (run here in-process, as a
+    # worker would) raises the flag and clears the mark.
+    assert len(after_commit) == 1
+    assert flags_refresh(invitation.client_id) == 1
     assert Flag.objects.filter(client=invitation.client, kind="low_alliance", resolved_at__isnull=True).exists()
+    checkin.refresh_from_db()
+    assert not checkin.flags_pending
+    # A second task for the same answers (two answers queued two) finds nothing to do.
+    with CaptureQueriesContext(connection) as again:
+        assert flags_refresh(invitation.client_id) == 0
+    assert [q["sql"].split()[0] for q in again.captured_queries if "SAVEPOINT" not in q["sql"]] == ["SELECT"]
+
+
+def test_a_lost_recompute_is_repaired_by_the_sweep(client, sent_invitation, settings):
+    """The answer committed but its task never ran (the web process crashed after the
+    commit, the broker refused the message): the mark stays, and the sweep repairs
+    answers older than the grace period, leaving newer ones to their own task."""
+    invitation, token = sent_invitation
+    client.post(_url(token), {**ANSWERS, "trust": "2"})
+    checkin = CheckIn.objects.get()
+    assert refresh.flags_refresh_stale() == []  # within the grace: its task may still come
+    later = checkin.submitted_at + timedelta(seconds=settings.FLAG_REFRESH_GRACE_SECONDS + 1)
+    assert refresh.flags_refresh_stale(now=later) == [invitation.client_id]
+    assert Flag.objects.filter(client=invitation.client, kind="low_alliance", resolved_at__isnull=True).exists()
+    assert refresh.flags_refresh_stale(now=later) == []
 
 
 @pytest.mark.parametrize(
