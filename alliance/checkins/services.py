@@ -56,13 +56,21 @@ def _answerable(token, now):
     )
 
 
-def channel_of(invitation, token):
-    """Which channel's link this token is."""
+def _link_of(invitation, token):
+    """The digest column this token matched on the invitation, and its channel."""
     digest = _digest(token)
     for field, channel in LINK_FIELDS.items():
         if getattr(invitation, field) == digest:
-            return channel
-    return invitation.in_session_channel or Channel.IN_SESSION_PHONE
+            return field, channel
+    for field in IN_SESSION_FIELDS:
+        if getattr(invitation, field) == digest:
+            return field, invitation.in_session_channel or Channel.IN_SESSION_PHONE
+    return None, None
+
+
+def channel_of(invitation, token):
+    """Which channel's link this token is."""
+    return _link_of(invitation, token)[1] or invitation.in_session_channel or Channel.IN_SESSION_PHONE
 
 
 def invitation_for_answer(token):
@@ -94,11 +102,21 @@ def checkin_submit(*, invitation, token, scores, comment=""):
     be answerable, so a stale or wrong object can only make the submission fail, never
     answer another invitation."""
     now = timezone.now()
-    channel = channel_of(invitation, token)
+    field, channel = _link_of(invitation, token)
+    if field is None:
+        return None
+    # The one link column this token matched, not all six: the same guarantee (the row
+    # must still hold this token and be answerable) for a much smaller statement.
+    if field in IN_SESSION_FIELDS:
+        still_open = Q(in_session_expires_at__gt=now)
+    else:
+        still_open = Q(status__in=[Status.SENT, Status.SENDING], expires_at__gt=now)
     # Answered on any channel closes the ask on all of them: an email or text still
     # waiting in the outbox is never claimed (the sweep claims only `scheduled` rows).
-    answered = SurveyInvitation.objects.filter(_answerable(token, now), id=invitation.id).update(
-        status=Status.ANSWERED, answered_at=now, answered_channel=channel,
+    answered = (
+        SurveyInvitation.objects.filter(still_open, id=invitation.id, answered_at__isnull=True, **{field: _digest(token)})
+        .exclude(status=Status.ANSWERED)
+        .update(status=Status.ANSWERED, answered_at=now, answered_channel=channel)
     )
     if answered != 1:
         return None
