@@ -28,11 +28,11 @@ class ClientForm(forms.ModelForm):
         }
         help_texts = {
             "survey_consent": "No check-in is ever emailed without this, an address, and no opt-out.",
-            "phone": "With the country code for a number abroad, e.g. +44 7700 900123.",
+            "phone": "With the country code for a number abroad, e.g. +34 612 34 56 78.",
             "sms_consent": "No check-in is ever texted without this, a number, and no STOP reply.",
         }
         error_messages = {
-            "phone": {"invalid": "Enter a valid mobile number, e.g. (201) 555-0123 or +44 7700 900123."},
+            "phone": {"invalid": "Enter a valid mobile number, e.g. (201) 555-0123 or +34 612 34 56 78."},
         }
 
     def __init__(self, *args, clinic, **kwargs):

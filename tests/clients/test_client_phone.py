@@ -33,6 +33,22 @@ def test_a_national_number_is_stored_in_e164(therapist_client, settings):
     assert "4155550134" not in str(event.detail)
 
 
+def test_the_numbers_the_form_gives_as_examples_are_accepted(therapist_client, settings):
+    """A therapist who types the example the form shows must not be told it is invalid."""
+    import re
+
+    from clients.forms import ClientForm
+
+    settings.PHONENUMBER_DEFAULT_REGION = "US"
+    examples = re.findall(r"\(?\+?[\d()][\d ()-]{7,}\d", " ".join(
+        [str(ClientForm.Meta.help_texts["phone"]), str(ClientForm.Meta.error_messages["phone"]["invalid"])]
+    ))
+    assert len(examples) == 3, examples
+    for n, number in enumerate(examples):
+        response = therapist_client.post(reverse("client_new"), {**VALID, "display_name": f"E.{n}", "phone": number})
+        assert response.status_code == 302, (number, response.content.decode()[:300])
+
+
 @pytest.mark.parametrize("number", ["12", "+1 555", "not a number", "+44 12"])
 def test_an_invalid_number_is_refused_with_a_message_and_nothing_saved(therapist_client, number):
     response = therapist_client.post(reverse("client_new"), {**VALID, "phone": number, "sms_consent": "on"})
