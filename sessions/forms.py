@@ -9,6 +9,19 @@ from .models import Session, SessionNote
 
 MAX_AHEAD = timedelta(days=366)
 MAX_BACK = timedelta(days=3653)
+# The start time a new session's form offers: the latest half hour, as sessions start.
+START_STEP_MINUTES = 30
+# The therapist's ratings are drawn as the client's 0–10 tap targets
+# (templates/partials/scale.html), plus "not rated" for a session that was not attended.
+SCALE = [(str(n), str(n)) for n in range(11)]
+NOT_RATED_LABEL = "Not rated"
+
+
+def latest_half_hour(now, tz):
+    """The most recent half hour at or before `now`, on the clinic's clock (so 14:47 in
+    London is 14:30 there, whatever the server's zone)."""
+    local = timezone.localtime(now, tz)
+    return local.replace(minute=local.minute - local.minute % START_STEP_MINUTES, second=0, microsecond=0)
 
 SCORE_LABELS = {
     "trust": ("Trust", "The client could trust me in this session."),
@@ -31,7 +44,10 @@ def _score_field(name):
             "max_value": "Scores run from 0 to 10.",
             "invalid": "Enter a whole number from 0 to 10.",
         },
-        widget=forms.NumberInput(attrs={"min": 0, "max": 10, "step": 1, "inputmode": "numeric"}),
+        # Rendered by the shared tap control (templates/partials/scale.html), which reads
+        # the choices from here; the IntegerField keeps the messages for a value that is
+        # out of range or not a number.
+        widget=forms.RadioSelect(choices=[("", NOT_RATED_LABEL), *SCALE]),
     )
 
 
@@ -77,6 +93,12 @@ class SessionForm(forms.Form):
             del self.fields["note"]
 
     @classmethod
+    def initial_for_new(cls, *, tz, now=None):
+        """A new session's form: today at the latest half hour, attended."""
+        start = latest_half_hour(now or timezone.now(), tz)
+        return {"date": start.date(), "start_time": start.time(), "attendance": Session.Attendance.ATTENDED}
+
+    @classmethod
     def initial_for(cls, session, *, tz, note, rating):
         local = timezone.localtime(session.scheduled_start, tz)
         initial = {
@@ -104,6 +126,17 @@ class SessionForm(forms.Form):
                 if f in data and data[f] is None and f not in self.errors:
                     self.add_error(f, "Rate this from 0 to 10: the session was attended.")
         return data
+
+    def ratings(self):
+        """(name, legend, help, choices, chosen, errors) for each of the four tap controls
+        (templates/partials/scale.html); `chosen` is a string, as the radios' values are."""
+        rows = []
+        for name in SCORE_FIELDS:
+            bound = self[name]
+            value = bound.value()
+            chosen = "" if value is None else str(value)
+            rows.append((name, bound.label, bound.help_text, bound.field.widget.choices, chosen, bound.errors))
+        return rows
 
     @property
     def rating(self):

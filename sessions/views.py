@@ -61,7 +61,7 @@ def session_new(request, client_pk):
             messages.success(request, "Session logged.")
             return redirect("client_detail", pk=client.pk)
         return render(request, "sessions/session_form.html", context, status=400)
-    initial = {"form_token": form_token_issue(request), "date": timezone.localdate(timezone=tz)}
+    initial = {"form_token": form_token_issue(request), **SessionForm.initial_for_new(tz=tz)}
     form = SessionForm(tz=tz, initial=initial)
     return render(request, "sessions/session_form.html", {"form": form, "client": client})
 

@@ -130,7 +130,7 @@ def test_the_three_journeys(new_page, phone, shot, live_server, browser_login, s
     therapist.get_by_label("Start time").fill("14:30")
     therapist.get_by_label("Format").select_option(label="In person")
     for name, score in THERAPIST_RATING.items():
-        therapist.get_by_label(f"{name} (0–10)").fill(str(score))
+        therapist.get_by_role("group", name=f"{name} (0–10)").get_by_text(str(score), exact=True).click()
     therapist.get_by_label("Private note").fill(NOTE)
     shot(therapist, "therapist-log-session-form")
     therapist.get_by_role("button", name="Save session").click()

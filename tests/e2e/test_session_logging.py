@@ -1,49 +1,72 @@
-"""A therapist logs a session in a real browser, with the keyboard and the mouse, and
-finds it on the client page, charted by the static script (no inline JavaScript)."""
+"""A therapist logs a session in a real browser, with the keyboard and the mouse: the
+start time is already the latest half hour on the clinic's clock, and the four ratings
+are the client's 0–10 tap targets."""
 
-from datetime import timedelta
 
 import pytest
 from django.utils import timezone
+from playwright.sync_api import expect
 
+from alliance.models import CheckIn
+from sessions.forms import latest_half_hour
 from sessions.models import Session
 from sessions.selectors import note_for_author
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 
-def test_a_therapist_logs_a_session_and_sees_it_on_the_client_page(page, live_server, browser_login, alice, alice_client):
+def test_a_therapist_logs_a_session_with_taps_and_keys(page, live_server, browser_login, alice, alice_client, shot):
     errors = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
+    alice.clinic.timezone = "Asia/Kolkata"  # not the server's UTC: the form must use the clinic's clock
+    alice.clinic.save()
     browser_login(page, alice)
     page.goto(f"{live_server.url}/")
     assert page.get_by_role("heading", name="Your caseload").is_visible()
 
     page.get_by_role("link", name="J.D.").click()
+    before = latest_half_hour(timezone.now(), alice.clinic.tzinfo)
     page.get_by_role("link", name="Log a session").click()
+    after = latest_half_hour(timezone.now(), alice.clinic.tzinfo)
     assert page.get_by_role("heading", name="Log a session with J.D.").is_visible()
+    offered = (page.get_by_label("Date").input_value(), page.get_by_label("Start time").input_value())
+    assert offered in {(f"{t:%Y-%m-%d}", f"{t:%H:%M}") for t in (before, after)}, offered
 
-    yesterday = timezone.localdate() - timedelta(days=1)
-    page.get_by_label("Date").fill(yesterday.isoformat())
-    page.get_by_label("Start time").fill("14:30")
     page.get_by_label("Format").select_option(label="Video")
-    # The four ratings, typed with the keyboard: focus the first and Tab through.
-    page.get_by_label("Trust (0–10)").focus()
-    for score in ("9", "8", "9", "7"):
-        page.keyboard.press("Control+A")
-        page.keyboard.type(score)
+    # Trust and empathy tapped with the mouse...
+    trust = page.get_by_role("group", name="Trust (0–10)")
+    trust.get_by_text("9", exact=True).click()
+    expect(page.locator("#trust-9")).to_be_checked()
+    page.locator("label[for='empathy-8']").click()
+    # ...a second thought taken back with "Not rated" and given again...
+    page.locator("label[for='empathy-none']").click()
+    expect(page.locator("#empathy-8")).not_to_be_checked()
+    page.locator("label[for='empathy-8']").click()
+    # ...boundaries and collaboration with the keyboard: Tab into the group (on
+    # "Not rated", the one chosen), then the arrows, which wrap round to 0.
+    page.locator("#empathy-8").focus()
+    for name, score in (("boundaries", 9), ("collaboration", 7)):
         page.keyboard.press("Tab")
+        assert page.evaluate("document.activeElement.id") == f"{name}-none"
+        for _ in range(score + 1):
+            page.keyboard.press("ArrowRight")
+        expect(page.locator(f"#{name}-{score}")).to_be_checked()
+        assert page.evaluate("document.activeElement.id") == f"{name}-{score}"
+    # Each answer is a large target.
+    box = page.locator("label[for='trust-5']").bounding_box()
+    assert box["width"] >= 44 and box["height"] >= 44
     page.get_by_label("Private note").fill("Client spoke about work; agreed to try the plan.")
+    shot(page, "session-form-tapped")
     page.get_by_role("button", name="Save session").click()
 
     page.wait_for_url(f"{live_server.url}/clients/{alice_client.pk}/")
     assert page.get_by_text("Session logged.").is_visible()
-    row = page.get_by_role("row", name=yesterday.strftime("%-d %b %Y"))
-    assert "Attended" in row.inner_text() and "Video" in row.inner_text() and "33" in row.inner_text()
     # The chart was drawn by static/js/client_charts.js from the json_script data.
     page.wait_for_function("() => window.Chart && Chart.getChart(document.querySelector('canvas[data-chart=total]'))")
     assert errors == []
 
     session = Session.objects.get(client=alice_client)
-    assert session.format == "video"
+    assert session.format == "video" and session.attendance == "attended"
+    rating = CheckIn.objects.get(session=session, source="therapist")
+    assert (rating.trust, rating.empathy, rating.boundaries, rating.collaboration) == (9, 8, 9, 7)
     assert note_for_author(alice, session) == "Client spoke about work; agreed to try the plan."
