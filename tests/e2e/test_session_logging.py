@@ -1,13 +1,16 @@
 """A therapist logs a session in a real browser, with the keyboard and the mouse: the
 start time is already the latest half hour on the clinic's clock, and the four ratings
-are the client's 0–10 tap targets."""
+are the client's 0–10 tap targets. A booking made from the client page comes back as the
+next session."""
 
+
+from datetime import timedelta
 
 import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
 
-from alliance.models import CheckIn
+from alliance.models import CheckIn, SurveyInvitation
 from sessions.forms import latest_half_hour
 from sessions.models import Session
 from sessions.selectors import note_for_author
@@ -70,3 +73,29 @@ def test_a_therapist_logs_a_session_with_taps_and_keys(page, live_server, browse
     rating = CheckIn.objects.get(session=session, source="therapist")
     assert (rating.trust, rating.empathy, rating.boundaries, rating.collaboration) == (9, 8, 9, 7)
     assert note_for_author(alice, session) == "Client spoke about work; agreed to try the plan."
+
+
+def test_a_therapist_books_the_next_session_from_the_client_page(page, live_server, browser_login, alice, alice_client):
+    browser_login(page, alice)
+    page.goto(f"{live_server.url}/clients/{alice_client.pk}/")
+    expect(page.get_by_text("Next session: none booked")).to_be_visible()
+    page.get_by_role("link", name="Book a session").click()
+    expect(page.get_by_role("heading", name="Book a session with J.D.")).to_be_visible()
+    assert page.get_by_label("Attendance").input_value() == "booked"
+    # Marking it attended ahead of time is refused, and says what to do instead.
+    page.get_by_label("Attendance").select_option(label="Attended")
+    page.get_by_role("button", name="Book session").click()
+    expect(page.get_by_text("This session has not started yet, so it cannot be marked attended")).to_be_visible()
+    assert not Session.objects.exists()
+    page.get_by_label("Attendance").select_option(label="Booked")
+    page.get_by_label("Start time").fill("16:00")
+    page.get_by_role("button", name="Book session").click()
+
+    page.wait_for_url(f"{live_server.url}/clients/{alice_client.pk}/")
+    session = Session.objects.get()
+    assert session.attendance == "booked" and not SurveyInvitation.objects.exists()
+    local = timezone.localtime(session.scheduled_start)
+    assert local.date() - timezone.localdate() == timedelta(days=7) and f"{local:%H:%M}" == "16:00"
+    expect(page.get_by_role("status").first).to_contain_text("Session booked for")
+    expect(page.get_by_role("status").first).to_contain_text("No check-in is sent for a booked session")
+    expect(page.get_by_text(f"Next session: {local:%A %-d %b %Y}, 16:00 (booked)")).to_be_visible()

@@ -3,7 +3,7 @@ control (one shared partial), with "Not rated" to take a choice back, and a new
 session starts at the latest half hour on the clinic's clock."""
 
 import re
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 from django.urls import reverse
@@ -128,3 +128,20 @@ def test_a_new_session_starts_at_the_latest_half_hour_in_the_clinics_time_zone(c
     assert any(d in html and t in html for d, t in offered), offered
     assert before.minute in (0, 30)
 
+
+def test_a_booking_starts_a_week_on_at_the_same_time_booked(client, login, alice, alice_client):
+    import zoneinfo
+
+    tz = zoneinfo.ZoneInfo("Europe/London")
+    # Across the end of summer time the wall clock stays put: 14:30 is 14:30 a week on.
+    initial = SessionForm.initial_for_new(tz=tz, now=datetime(2026, 10, 22, 13, 40, tzinfo=UTC), booking=True)
+    assert (initial["date"], initial["start_time"], initial["attendance"]) == (date(2026, 10, 29), time(14, 30), "booked")
+
+    login(client, alice)
+    response = client.get(reverse("session_book", args=[alice_client.pk]))
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "Book a session with J.D." in html and ">Book session</button>" in html
+    form = response.context["form"]
+    assert form["attendance"].value() == "booked"
+    assert form["date"].value() - timezone.localdate(timezone=alice.clinic.tzinfo) in (timedelta(days=7), timedelta(days=6))

@@ -45,6 +45,12 @@ CLIENT_NAMES = [
 # low → a total around 32, sliding after an acknowledged flag six weeks ago (repair:
 # "not yet"); repair → a dip six weeks ago, acknowledged, then recovery ("recovered").
 STORIES = ["steady", "repair", "steady", "improving", "drop", "declining", "discrepancy", "no_feedback", "attendance", "low"]
+# What a session in the past can have been (never still booked), in the order the demo's
+# random choices were first made from.
+RECORDED = [
+    Session.Attendance.ATTENDED, Session.Attendance.NO_SHOW, Session.Attendance.LATE_CANCEL,
+    Session.Attendance.CANCELLED,
+]
 # Weeks before the end when the "repair" and "low" clients' therapists acted on a flag.
 ACK_AT_REMAINING = 6
 ACK_RESPONSES = {"repair": Flag.Response.DISCUSSED, "low": Flag.Response.ADJUSTED}
@@ -117,7 +123,7 @@ class Command(BaseCommand):
                 attendance = rng.choice([Session.Attendance.NO_SHOW, Session.Attendance.LATE_CANCEL])
             elif remaining > ACK_AT_REMAINING + 1 and rng.random() < 0.05:
                 # Random misses only early on, so the storylines' endings stay intact.
-                attendance = rng.choice(list(Session.Attendance))
+                attendance = rng.choice(RECORDED)
             session = Session.objects.create(
                 client=client, therapist=therapist, scheduled_start=start, duration_minutes=50,
                 attendance=attendance, format=rng.choice(list(Session.Format)), created_at=start,
