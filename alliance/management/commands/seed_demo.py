@@ -92,7 +92,8 @@ class Command(BaseCommand):
                 relationship_approach=approaches[(i // 2) % len(approaches)],
                 created_at=now - timedelta(days=190),
             )
-            self._history(rng, clinic, client, therapist, story, now)
+            next_start = self._history(rng, clinic, client, therapist, story, now)
+            self._book(client, therapist, next_start, now, needs_attendance=i == 0)
             raised, _ = flags_recompute_for_client(client=client, now=now)
             for flag in raised:
                 # As if each flag had been raised when its evidence arrived, the day
@@ -116,7 +117,8 @@ class Command(BaseCommand):
             day = start_day + timedelta(weeks=week)
             start = timezone.make_aware(datetime.combine(day, time(hour, 0)), clinic.tzinfo)
             if start > now - timedelta(hours=3):
-                break
+                # The next one in the client's weekly rhythm: booked by _book.
+                return start
             remaining = weeks - week
             attendance = Session.Attendance.ATTENDED
             if story == "attendance" and remaining <= 5 and remaining % 2 == 0:
@@ -164,6 +166,24 @@ class Command(BaseCommand):
             self._checkin(session, client, "client", client_total, rng, answered)
             if story in ACK_RESPONSES and remaining == ACK_AT_REMAINING:
                 self._acknowledge(client, therapist, ACK_RESPONSES[story], answered)
+        return timezone.make_aware(datetime.combine(start_day + timedelta(weeks=weeks), time(hour, 0)), clinic.tzinfo)
+
+    @staticmethod
+    def _book(client, therapist, next_start, now, *, needs_attendance):
+        """The next session in the diary, booked (a week on if the slot is under way).
+        One client also has a booked session from yesterday that nobody updated, so the
+        "needs attendance recorded" prompt has something to show."""
+        while next_start <= now:
+            next_start += timedelta(weeks=1)
+        Session.objects.create(
+            client=client, therapist=therapist, scheduled_start=next_start, duration_minutes=50,
+            attendance=Session.Attendance.BOOKED, created_at=now,
+        )
+        if needs_attendance:
+            Session.objects.create(
+                client=client, therapist=therapist, scheduled_start=now - timedelta(days=1), duration_minutes=50,
+                attendance=Session.Attendance.BOOKED, created_at=now - timedelta(days=8),
+            )
 
     @staticmethod
     def _acknowledge(client, therapist, response, answered):

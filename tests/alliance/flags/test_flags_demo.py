@@ -24,3 +24,20 @@ def test_it_shows_every_flag_kind_and_repair_tracking_in_the_demo():
     before = Flag.objects.count()
     call_command("seed_demo")
     assert Flag.objects.count() == before
+
+
+def test_the_demo_diary_has_each_clients_next_session_booked_and_one_left_unrecorded():
+    from django.utils import timezone
+
+    from clients.models import Client
+    from sessions.models import Session
+
+    call_command("seed_demo")
+    now = timezone.now()
+    booked = Session.objects.filter(attendance=Session.Attendance.BOOKED)
+    for client in Client.objects.filter(clinic__name__contains="(demo)"):
+        assert booked.filter(client=client, scheduled_start__gt=now).count() == 1, client
+    # Nothing held is in the future; one booking in the past waits for its attendance.
+    assert not Session.objects.filter(scheduled_start__gt=now).exclude(attendance="booked").exists()
+    [overdue] = booked.filter(scheduled_start__lte=now)
+    assert overdue.client.display_name == "A.B."
