@@ -7,6 +7,7 @@ from django.views.decorators.http import require_safe
 
 from accounts.access import staff_required, therapist_required
 from alliance.checkins.in_session import in_session_blocker
+from alliance.checkins.invitations import checkin_outlook
 from alliance.models import SCORE_FIELDS, CheckIn, SurveyInvitation
 from audit.services import audit_record
 from clients.selectors import client_for_user
@@ -31,13 +32,23 @@ def _replayed(request, context, **form_kwargs):
 
 
 def _saved_message(session, verb):
-    """What the therapist reads after saving; a booking says when it is, and that it
-    sends no check-in."""
+    """What the therapist reads after saving: what was saved, and when the check-in goes
+    out and by which channels, or why none will (alliance.checkins.invitations)."""
+    invitation = SurveyInvitation.objects.filter(session=session).first()
+    outlook = checkin_outlook(session=session, invitation=invitation)
     if session.is_booked:
         local = timezone.localtime(session.scheduled_start, session.client.clinic.tzinfo)
-        return (f"Session booked for {date_format(local, 'D j M Y')} at {local:%H:%M}. No check-in is sent "
-                "for a booked session: once it has happened, record whether the client came.")
-    return f"Session {verb}."
+        return f"Session booked for {date_format(local, 'D j M Y')} at {local:%H:%M}. {outlook}"
+    return f"Session {verb}. {outlook}"
+
+
+def _landing(session):
+    """Where a saved session sends the therapist: an attended session whose client may
+    still be in the room goes to its page, where "Check-in now" is the first thing
+    offered; anything else back to the client's page."""
+    if session.was_attended and in_session_blocker(session) is None:
+        return redirect("session_detail", pk=session.pk)
+    return redirect("client_detail", pk=session.client_id)
 
 
 def _session_form_page(request, client_pk, *, booking):
@@ -72,7 +83,7 @@ def _session_form_page(request, client_pk, *, booking):
                 return _replayed(request, context, tz=tz)
             form_token_consume(request, token)
             messages.success(request, _saved_message(session, "logged"))
-            return redirect("client_detail", pk=client.pk)
+            return _landing(session)
         return render(request, "sessions/session_form.html", context, status=400)
     initial = {"form_token": form_token_issue(request), **SessionForm.initial_for_new(tz=tz, booking=booking)}
     context["form"] = SessionForm(tz=tz, initial=initial)

@@ -1,9 +1,10 @@
 """A therapist logs a session in a real browser, with the keyboard and the mouse: the
-start time is already the latest half hour on the clinic's clock, and the four ratings
-are the client's 0–10 tap targets. A booking made from the client page comes back as the
-next session."""
+start time is already the latest half hour, the four ratings are the client's 0–10 tap
+targets, and the page after saving says when the check-in goes out and offers
+"Check-in now" first. A booking made from the client page comes back as the next
+session."""
 
-
+import re
 from datetime import timedelta
 
 import pytest
@@ -18,7 +19,7 @@ from sessions.selectors import note_for_author
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 
-def test_a_therapist_logs_a_session_with_taps_and_keys(page, live_server, browser_login, alice, alice_client, shot):
+def test_a_therapist_logs_a_session_and_is_offered_check_in_now(page, live_server, browser_login, alice, alice_client, shot):
     errors = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     alice.clinic.timezone = "Asia/Kolkata"  # not the server's UTC: the form must use the clinic's clock
@@ -62,13 +63,21 @@ def test_a_therapist_logs_a_session_with_taps_and_keys(page, live_server, browse
     shot(page, "session-form-tapped")
     page.get_by_role("button", name="Save session").click()
 
-    page.wait_for_url(f"{live_server.url}/clients/{alice_client.pk}/")
-    assert page.get_by_text("Session logged.").is_visible()
-    # The chart was drawn by static/js/client_charts.js from the json_script data.
-    page.wait_for_function("() => window.Chart && Chart.getChart(document.querySelector('canvas[data-chart=total]'))")
+    page.wait_for_url(re.compile(r".*/sessions/\d+/$"))
+    session = Session.objects.get(client=alice_client)
+    invitation = SurveyInvitation.objects.get(session=session)
+    due = timezone.localtime(invitation.due_at, alice.clinic.tzinfo)
+    expect(page.get_by_role("status").first).to_contain_text(f"Session logged. The check-in will be emailed")
+    expect(page.get_by_role("status").first).to_contain_text(f"{due:%H:%M}.")
+    # "Check-in now" is right there, both ways.
+    expect(page.get_by_role("heading", name="Check-in now")).to_be_visible()
+    expect(page.get_by_role("button", name="On the client's phone (QR code)")).to_be_visible()
+    expect(page.get_by_role("button", name="Hand this device to the client")).to_be_visible()
+    shot(page, "landed-on-the-session-with-check-in-now")
+    page.get_by_role("button", name="On the client's phone (QR code)").click()
+    expect(page.get_by_role("heading", name="Check-in on the client's phone")).to_be_visible()
     assert errors == []
 
-    session = Session.objects.get(client=alice_client)
     assert session.format == "video" and session.attendance == "attended"
     rating = CheckIn.objects.get(session=session, source="therapist")
     assert (rating.trust, rating.empathy, rating.boundaries, rating.collaboration) == (9, 8, 9, 7)

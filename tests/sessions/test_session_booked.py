@@ -9,6 +9,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from alliance.checkins.invitations import invitation_due_at
 from alliance.flags.rules import flags_recompute_for_client
 from alliance.models import CheckIn, Flag, SurveyInvitation
 from audit.models import AuditEvent
@@ -107,12 +108,13 @@ def test_recording_an_overdue_booking_as_attended_schedules_the_check_in_as_logg
     assert overdue.attendance == "attended"
     invitation = SurveyInvitation.objects.get(session=overdue)
     assert invitation.status == "scheduled"
-    assert invitation.due_at == overdue.ends_at + timedelta(hours=1)
+    assert invitation.due_at == invitation_due_at(overdue) == overdue.ends_at + timedelta(hours=1)
     assert CheckIn.objects.get(session=overdue, source="therapist").total == 33
     html = response.content.decode()
     assert response.redirect_chain == [(reverse("session_detail", args=[overdue.pk]), 302)]
-    assert "Session updated." in html
+    assert "Session updated. The check-in will be emailed" in html
     assert "Needs attendance recorded" not in html
+    assert "On the client's phone (QR code)" in html
 
 
 def test_booked_sessions_neither_count_as_held_nor_push_missed_ones_out_of_the_attendance_window(alice_client):
