@@ -9,7 +9,9 @@ What one size holds (`Size`): one clinic with its default settings, one clinic a
 `therapists` therapists, `clients_per_therapist` clients each and `sessions_per_client`
 sessions per client, all in the past, weekly or fortnightly, the latest within the
 last two weeks for active clients (80 %) and up to ~15 months back for discharged ones,
-so the whole history spans about two years. For every attended session (~85 %): the
+so the whole history spans about two years; each active client also has their next
+session booked, one gap after the latest (moved on by whole gaps until it is in the
+future), as a diary would. For every attended session (~85 %): the
 therapist's own rating; for clients with survey consent (95 %), an invitation in a final
 state (answered ~78 %, expired, failed ~2 %; the newest may still be "sent") and, when
 answered, the client's check-in. One attended session in ten has a note, encrypted the
@@ -36,7 +38,7 @@ from datetime import datetime, timedelta
 from datetime import timezone as dt_timezone
 from urllib.parse import urlsplit, urlunsplit
 
-SEED_FORMAT = 2  # 2: client comments encrypted at rest
+SEED_FORMAT = 3  # 2: client comments encrypted at rest; 3: each active client's next session booked
 
 BENCH_PASSWORD = "rapport-bench-only"
 ADMIN_EMAIL = "admin@bench.rapport.test"
@@ -172,6 +174,19 @@ SELECT id, client_id, therapist_id, st, 50, attendance, format,
 FROM bench_sp ORDER BY id
 """
 
+# Each active client's next session, booked, in their rhythm: the first of last_start +
+# n × gap that is at least three days after day0 (so after the anchor, which is within
+# two days of it). Ids follow the held sessions'. No check-in, no invitation, no note.
+BOOKINGS_SQL = """
+INSERT INTO therapy_sessions_session (id, client_id, therapist_id, scheduled_start, duration_minutes, attendance,
+                                      format, created_at, updated_at, form_token)
+SELECT %(s_base)s + %(n_clients)s * %(n_sess)s + cp.i, cp.id, cp.therapist_id,
+       %(day0)s::timestamptz + make_interval(days => ((cp.last_day + 2) / cp.gap + 1) * cp.gap - cp.last_day,
+                                             hours => cp.hour),
+       50, 'booked', 'in_person', %(day0)s::timestamptz, %(day0)s::timestamptz, NULL
+FROM bench_cp cp WHERE NOT cp.discharged ORDER BY cp.i
+"""
+
 THERAPIST_CHECKINS_SQL = """
 INSERT INTO alliance_checkin (id, session_id, client_id, source, trust, empathy, boundaries, collaboration,
                               comment, submitted_at)
@@ -277,7 +292,8 @@ WITH ci AS (
                count(*) OVER w AS n_window,
                max(s.id) FILTER (WHERE s.attendance IN ('no_show', 'late_cancel')) OVER w AS last_missed
         FROM therapy_sessions_session s
-        WHERE s.client_id BETWEEN %(c_lo)s AND %(c_hi)s
+        -- As alliance.flags.rules: a booked session is neither attended nor missed.
+        WHERE s.client_id BETWEEN %(c_lo)s AND %(c_hi)s AND s.attendance <> 'booked'
         WINDOW w AS (PARTITION BY s.client_id ORDER BY s.scheduled_start, s.id
                      ROWS BETWEEN {DEFAULTS['attendance_window'] - 1} PRECEDING AND CURRENT ROW)
     ) AS att
@@ -371,7 +387,8 @@ def seed_data(size, *, now=None, log=print):
 
     _check_defaults()
     now = now or datetime.now(dt_timezone.utc)
-    # Sessions are dated from midnight UTC yesterday backwards, so all are in the past.
+    # Held sessions are dated from midnight UTC yesterday backwards, so all are in the
+    # past; only the booked ones (BOOKINGS_SQL) are ahead.
     day0 = now.replace(hour=0, minute=0, second=0, microsecond=0) - timedelta(days=1)
     counts = {}
     with connection.cursor() as cursor:
@@ -414,6 +431,7 @@ def seed_data(size, *, now=None, log=print):
         ("clients", CLIENTS_SQL, "clients_client"),
         ("session parameters", SESSION_PARAMS_SQL, None),
         ("sessions", SESSIONS_SQL, "therapy_sessions_session"),
+        ("booked sessions", BOOKINGS_SQL, "sessions_booked"),
         ("therapist check-ins", THERAPIST_CHECKINS_SQL, "checkins_therapist"),
         ("invitations", INVITATIONS_SQL, "alliance_surveyinvitation"),
         ("client check-ins", CLIENT_CHECKINS_SQL, "checkins_client"),
@@ -457,6 +475,7 @@ def seed_data(size, *, now=None, log=print):
             )
         cursor.execute("DROP TABLE IF EXISTS bench_sp, bench_cp")
     counts["checkins"] = counts.pop("checkins_therapist") + counts.pop("checkins_client", 0)
+    counts["therapy_sessions_session"] += counts["sessions_booked"]
     log(f"  inserted in {time.perf_counter() - t0:.1f} s")
     return {"clinic_id": clinic.id, "counts": counts, "anchor": now.isoformat()}
 

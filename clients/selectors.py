@@ -56,12 +56,19 @@ def caseload_for_therapist(user, *, q="", modality="", needs_attention=False, st
         .annotate(
             client_total=_latest_total(CheckIn.Source.CLIENT),
             therapist_total=_latest_total(CheckIn.Source.THERAPIST),
+            # A booked session is not a session held (or missed) until its attendance is
+            # recorded: the last session is the latest recorded one, the next the
+            # soonest booked one, and a booked one whose time has passed asks for its
+            # attendance.
             last_session_at=Subquery(
-                sessions.filter(scheduled_start__lte=now).order_by("-scheduled_start").values("scheduled_start")[:1]
+                sessions.filter(scheduled_start__lte=now).exclude(attendance=Session.Attendance.BOOKED)
+                .order_by("-scheduled_start").values("scheduled_start")[:1]
             ),
             next_session_at=Subquery(
-                sessions.filter(scheduled_start__gt=now).order_by("scheduled_start").values("scheduled_start")[:1]
+                sessions.filter(scheduled_start__gt=now, attendance=Session.Attendance.BOOKED)
+                .order_by("scheduled_start").values("scheduled_start")[:1]
             ),
+            needs_attendance=Exists(sessions.filter(scheduled_start__lte=now, attendance=Session.Attendance.BOOKED)),
             last_invitation_status=Subquery(
                 SurveyInvitation.objects.filter(client=OuterRef("pk")).order_by("-due_at", "-id").values("status")[:1]
             ),
@@ -141,4 +148,13 @@ def client_record(client):
     comments = [c for c in reversed(checkins) if c.source == CheckIn.Source.CLIENT and c.comment]
     # Flags with their history and repair tracking, from the flags' own selector.
     flags = flags_for_client_page(client)
-    return {"sessions": sessions, "chart": chart, "chart_rows": rows, "comments": comments, "flags": flags}
+    # From the sessions already loaded: the soonest booked one still ahead, and the booked
+    # ones whose time has passed, oldest first, waiting for their attendance.
+    now = timezone.now()
+    booked = [s for s in reversed(sessions) if s.is_booked]
+    next_session = next((s for s in booked if s.scheduled_start > now), None)
+    needs_attendance = [s for s in booked if s.needs_attendance(now)]
+    return {
+        "sessions": sessions, "chart": chart, "chart_rows": rows, "comments": comments, "flags": flags,
+        "next_session": next_session, "needs_attendance": needs_attendance,
+    }

@@ -12,6 +12,10 @@ class Session(models.Model):
     """One scheduled therapy session with a client."""
 
     class Attendance(models.TextChoices):
+        # Booked: in the diary, not yet held. The only state (with cancelled) a session
+        # in the future can have; once its start has passed, it waits for the therapist
+        # to record what happened, and counts nowhere until then.
+        BOOKED = "booked", "Booked"
         ATTENDED = "attended", "Attended"
         NO_SHOW = "no_show", "No-show"
         LATE_CANCEL = "late_cancel", "Late cancellation"
@@ -24,6 +28,8 @@ class Session(models.Model):
 
     # Attendance values that count against the "attendance" flag.
     MISSED = (Attendance.NO_SHOW, Attendance.LATE_CANCEL)
+    # What a session that has not started yet can be: booked, or cancelled in advance.
+    BEFORE_START = (Attendance.BOOKED, Attendance.CANCELLED)
 
     client = models.ForeignKey("clients.Client", on_delete=models.CASCADE, related_name="sessions")
     therapist = models.ForeignKey(
@@ -66,6 +72,15 @@ class Session(models.Model):
     @property
     def was_attended(self):
         return self.attendance == self.Attendance.ATTENDED
+
+    @property
+    def is_booked(self):
+        return self.attendance == self.Attendance.BOOKED
+
+    def needs_attendance(self, now=None):
+        """Booked, and its start has passed: the therapist has yet to record whether
+        the client came (until then it counts in no rate, flag or "last session")."""
+        return self.is_booked and self.scheduled_start <= (now or timezone.now())
 
 
 class SessionNote(models.Model):

@@ -2,10 +2,12 @@ from django.contrib import messages
 from django.db import IntegrityError
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.views.decorators.http import require_safe
 
 from accounts.access import staff_required, therapist_required
 from alliance.checkins.in_session import in_session_blocker
+from alliance.checkins.invitations import checkin_outlook
 from alliance.models import SCORE_FIELDS, CheckIn, SurveyInvitation
 from audit.services import audit_record
 from clients.selectors import client_for_user
@@ -29,16 +31,38 @@ def _replayed(request, context, **form_kwargs):
     return render(request, "sessions/session_form.html", context, status=409)
 
 
-@therapist_required
-def session_new(request, client_pk):
+def _saved_message(session, verb):
+    """What the therapist reads after saving: what was saved, and when the check-in goes
+    out and by which channels, or why none will (alliance.checkins.invitations)."""
+    invitation = SurveyInvitation.objects.filter(session=session).first()
+    outlook = checkin_outlook(session=session, invitation=invitation)
+    if session.is_booked:
+        local = timezone.localtime(session.scheduled_start, session.client.clinic.tzinfo)
+        return f"Session booked for {date_format(local, 'D j M Y')} at {local:%H:%M}. {outlook}"
+    return f"Session {verb}. {outlook}"
+
+
+def _landing(session):
+    """Where a saved session sends the therapist: an attended session whose client may
+    still be in the room goes to its page, where "Check-in now" is the first thing
+    offered; anything else back to the client's page."""
+    if session.was_attended and in_session_blocker(session) is None:
+        return redirect("session_detail", pk=session.pk)
+    return redirect("client_detail", pk=session.client_id)
+
+
+def _session_form_page(request, client_pk, *, booking):
+    """Log a session (`booking` False) or book one: the same form and the same service;
+    a booking only starts in the future with Booked chosen."""
     client = client_for_user(request.user, client_pk)
     if not client.is_active:
         # The button is hidden on a discharged client's page; the URL must agree.
         return render(request, "sessions/client_discharged.html", {"client": client}, status=409)
     tz = client.clinic.tzinfo
+    context = {"client": client, "booking": booking}
     if request.method == "POST":
         form = SessionForm(request.POST, tz=tz)
-        context = {"form": form, "client": client}
+        context["form"] = form
         token = request.POST.get("form_token", "")
         if not form_token_is_open(request, token):
             return _replayed(request, context, tz=tz)
@@ -58,12 +82,22 @@ def session_new(request, client_pk):
                 form_token_consume(request, token)
                 return _replayed(request, context, tz=tz)
             form_token_consume(request, token)
-            messages.success(request, "Session logged.")
-            return redirect("client_detail", pk=client.pk)
+            messages.success(request, _saved_message(session, "logged"))
+            return _landing(session)
         return render(request, "sessions/session_form.html", context, status=400)
-    initial = {"form_token": form_token_issue(request), "date": timezone.localdate(timezone=tz)}
-    form = SessionForm(tz=tz, initial=initial)
-    return render(request, "sessions/session_form.html", {"form": form, "client": client})
+    initial = {"form_token": form_token_issue(request), **SessionForm.initial_for_new(tz=tz, booking=booking)}
+    context["form"] = SessionForm(tz=tz, initial=initial)
+    return render(request, "sessions/session_form.html", context)
+
+
+@therapist_required
+def session_new(request, client_pk):
+    return _session_form_page(request, client_pk, booking=False)
+
+
+@therapist_required
+def session_book(request, client_pk):
+    return _session_form_page(request, client_pk, booking=True)
 
 
 @staff_required
@@ -91,6 +125,7 @@ def session_detail(request, pk):
         "invitation": SurveyInvitation.objects.filter(session=session).first(),
         "changes": session.changes.select_related("changed_by"),
         "can_edit": request.user.is_therapist,
+        "needs_attendance": session.needs_attendance(),
     }
     if request.user.is_therapist and by_client is None:
         # Why "Check-in now" cannot be offered, or None when it can.
@@ -116,13 +151,13 @@ def session_edit(request, pk):
             return _replayed(request, context, tz=tz, show_note=show_note)
         if form.is_valid():
             data = form.cleaned_data
-            services.session_update(
+            session = services.session_update(
                 session=session, by=request.user, scheduled_start=data["scheduled_start"],
                 duration_minutes=data["duration_minutes"], attendance=data["attendance"], format=data["format"],
                 note=data["note"] if show_note else None, rating=form.rating, request=request,
             )
             form_token_consume(request, token)
-            messages.success(request, "Session updated.")
+            messages.success(request, _saved_message(session, "updated"))
             return redirect("session_detail", pk=session.pk)
         return render(request, "sessions/session_form.html", context, status=400)
     note = note_for_author(request.user, session) if show_note else None

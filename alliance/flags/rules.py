@@ -23,7 +23,8 @@ The rules, with the default thresholds:
   past their expiry) both expired unanswered;
 - attendance: ≥ 2 no-shows or late cancellations among the 5 most recent sessions that
   were scheduled to start by now (cancellations with notice count as scheduled sessions
-  but not as missed ones).
+  but not as missed ones; booked sessions, whose attendance is not recorded yet, do not
+  count at all).
 
 A discharged client's flags are all cleared: the relationship has ended and the
 "needs attention" list is about current work.
@@ -131,8 +132,11 @@ def evaluate(client, clinic, now=None):
             Finding(Flag.Kind.NO_FEEDBACK, finished[0][1], f"last {len(finished)} check-ins expired unanswered")
         )
 
+    # A booked session whose time has passed is not counted until its attendance is
+    # recorded: it is neither a session the client came to nor one they missed.
     window = list(
         Session.objects.filter(client=client, scheduled_start__lte=now)
+        .exclude(attendance=Session.Attendance.BOOKED)
         .order_by("-scheduled_start", "-id")
         .values_list("attendance", "id")[: clinic.attendance_window]
     )

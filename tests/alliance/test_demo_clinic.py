@@ -191,12 +191,16 @@ class TestTheDemoClinic:
         assert not future.filter(attendance=Session.Attendance.ATTENDED).exists()
         assert not CheckIn.objects.filter(client__clinic=demo, submitted_at__gt=now).exists()
         assert not SurveyInvitation.objects.filter(client__clinic=demo, answered_at__gt=now).exists()
-        booked = getattr(Session.Attendance, "BOOKED", None)
-        if booked is not None:
-            # Once sessions can be booked, those still coming have their next ones booked.
-            assert future.filter(attendance=booked).values("client").distinct().count() >= 15
-        else:
-            assert not future.exists()
+        # Those still coming have their next sessions booked, and nothing else is ahead.
+        assert future.filter(attendance=Session.Attendance.BOOKED).values("client").distinct().count() >= 15
+        assert not future.exclude(attendance=Session.Attendance.BOOKED).exists()
+
+    def test_one_past_booking_waits_for_its_attendance(self, demo):
+        overdue = Session.objects.filter(
+            client__clinic=demo, attendance=Session.Attendance.BOOKED, scheduled_start__lt=timezone.now()
+        )
+        assert overdue.count() == 1
+        assert not SurveyInvitation.objects.filter(session__in=overdue).exists()
 
     def test_seeding_it_twice_at_the_same_moment_gives_the_same_clinic(self, demo):
         first, second = demo.snapshots

@@ -40,13 +40,18 @@ def scalar(sql, params=()):
 def test_seed_inserts_every_row_it_reports(seeded):
     counts, clinic_id = seeded["counts"], seeded["clinic_id"]
     assert counts["clients_client"] == Client.objects.filter(clinic_id=clinic_id).count() == TINY.clients
-    assert counts["therapy_sessions_session"] == Session.objects.filter(client__clinic_id=clinic_id).count() == TINY.sessions
+    active = Client.objects.filter(clinic_id=clinic_id, status="active").count()
+    assert counts["sessions_booked"] == active > 0
+    sessions = Session.objects.filter(client__clinic_id=clinic_id)
+    assert counts["therapy_sessions_session"] == sessions.count() == TINY.sessions + active
     assert counts["accounts_user"] == User.objects.filter(clinic_id=clinic_id).count() == TINY.therapists + 1
     assert User.objects.filter(clinic_id=clinic_id, role=User.Role.CLINIC_ADMIN).count() == 1
     for therapist in User.objects.filter(clinic_id=clinic_id, role=User.Role.THERAPIST):
         assert therapist.clients.count() == TINY.clients_per_therapist
     for client in Client.objects.filter(clinic_id=clinic_id):
-        assert client.sessions.count() == TINY.sessions_per_client
+        booked = 1 if client.is_active else 0
+        assert client.sessions.count() == TINY.sessions_per_client + booked
+        assert client.sessions.filter(attendance="booked").count() == booked
         assert all(s.therapist_id == client.therapist_id for s in client.sessions.all())
     assert counts["checkins"] == CheckIn.objects.filter(client__clinic_id=clinic_id).count()
     assert counts["alliance_surveyinvitation"] == SurveyInvitation.objects.filter(client__clinic_id=clinic_id).count()
@@ -56,7 +61,14 @@ def test_seed_inserts_every_row_it_reports(seeded):
 
 def test_seeded_rows_hang_together(seeded):
     sessions = Session.objects.filter(client__clinic_id=seeded["clinic_id"])
-    assert not sessions.filter(scheduled_start__gt=timezone.now()).exists()
+    # Held sessions are all in the past; each active client's next one is booked, ahead.
+    booked = sessions.filter(attendance=Session.Attendance.BOOKED)
+    assert set(sessions.filter(scheduled_start__gt=timezone.now())) == set(booked)
+    assert set(booked.values_list("client_id", flat=True)) == set(
+        Client.objects.filter(clinic_id=seeded["clinic_id"], status="active").values_list("id", flat=True)
+    )
+    assert not CheckIn.objects.filter(session__in=booked).exists()
+    assert not SurveyInvitation.objects.filter(session__in=booked).exists()
     attended = sessions.filter(attendance=Session.Attendance.ATTENDED)
     # The therapist rates every attended session, and only those.
     assert CheckIn.objects.filter(source="therapist").count() == attended.count()
@@ -142,6 +154,13 @@ def test_caseload_page_shows_the_seeded_figures(seeded, client, login):
             "WHERE ck.client_id = %s AND ck.source = 'client' ORDER BY s.scheduled_start DESC LIMIT 1", [c.id])
         if latest is not None:
             assert f'{latest}<span class="text-body-secondary">/40' in row
+        # The last session is the latest held one; the next, the booked one.
+        tz = c.clinic.tzinfo
+        held = c.sessions.exclude(attendance="booked").latest("scheduled_start").scheduled_start
+        booked = c.sessions.get(attendance="booked").scheduled_start
+        assert f"<td>{timezone.localtime(held, tz):%-d %b %Y}" in row
+        assert f"<td>{timezone.localtime(booked, tz):%-d %b %Y, %H:%M}</td>" in row
+        assert "Needs attendance recorded" not in row
         kinds = Flag.objects.filter(client=c, resolved_at__isnull=True)
         if kinds:
             assert f'text-bg-danger">{kinds.count()}</span>' in row

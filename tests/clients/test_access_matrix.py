@@ -30,6 +30,8 @@ MATRIX = {
     ("client_reactivate", "client", "post"): dict(alice=302, bob=404, carol=403, mallory=404),
     ("session_new", "client", "get"): dict(alice=200, bob=404, carol=403, mallory=404),
     ("session_new", "client", "post"): dict(alice=409, bob=404, carol=403, mallory=404),
+    ("session_book", "client", "get"): dict(alice=200, bob=404, carol=403, mallory=404),
+    ("session_book", "client", "post"): dict(alice=409, bob=404, carol=403, mallory=404),
     ("session_detail", "session", "get"): dict(alice=200, bob=404, carol=200, mallory=404),
     ("session_detail", "session", "post"): dict(alice=405, bob=405, carol=405, mallory=405),
     ("session_edit", "session", "get"): dict(alice=200, bob=404, carol=403, mallory=404),

@@ -47,7 +47,7 @@ def test_it_shows_latest_totals_flags_sessions_and_survey_state(client, login, a
     last = SessionFactory(client=alice_client, scheduled_start=now - timedelta(days=7))
     CheckInFactory(session=last, trust=8, empathy=8, boundaries=8, collaboration=7)  # 31
     CheckInFactory(session=last, source=CheckIn.Source.THERAPIST, trust=9, empathy=9, boundaries=9, collaboration=9)
-    SessionFactory(client=alice_client, scheduled_start=now + timedelta(days=3), attendance="attended")
+    booked = SessionFactory(client=alice_client, scheduled_start=now + timedelta(days=3), attendance="booked")
     InvitationFactory(session=last, status=SurveyInvitation.Status.ANSWERED)
     FlagFactory(client=alice_client, kind=Flag.Kind.LOW_ALLIANCE)
     FlagFactory(client=alice_client, kind=Flag.Kind.DROP)
@@ -60,13 +60,43 @@ def test_it_shows_latest_totals_flags_sessions_and_survey_state(client, login, a
     assert row.therapist_total == 36
     assert {f.kind for f in row.open_flags} == {"low_alliance", "drop"}
     assert row.last_session_at == last.scheduled_start
-    assert row.next_session_at > now
+    assert row.next_session_at == booked.scheduled_start
     assert row.last_invitation_status == "answered"
     html = response.content.decode()
     assert "Low alliance" in html and "Drop" in html and "Attendance" not in html
     assert "Answered" in html
     assert 'aria-label="Last 2 client totals out of 40: 40, 31"' in html
     assert "<svg" in html and "<script>" not in html
+
+
+def test_booked_sessions_are_the_next_session_and_never_the_last(client, login, alice, alice_client):
+    """The next session is the soonest booked one (not a session cancelled in advance);
+    a booked one whose time has passed is not the last session held: it asks for its
+    attendance instead."""
+    now = timezone.now()
+    held = SessionFactory(client=alice_client, scheduled_start=now - timedelta(days=7))
+    SessionFactory(client=alice_client, scheduled_start=now - timedelta(days=1), attendance="booked")
+    SessionFactory(client=alice_client, scheduled_start=now + timedelta(days=2), attendance="cancelled")
+    soonest = SessionFactory(client=alice_client, scheduled_start=now + timedelta(days=6), attendance="booked")
+    SessionFactory(client=alice_client, scheduled_start=now + timedelta(days=13), attendance="booked")
+    login(client, alice)
+
+    response = client.get(reverse("caseload"))
+    row = response.context["page"].object_list[0]
+    assert row.last_session_at == held.scheduled_start
+    assert row.next_session_at == soonest.scheduled_start
+    html = response.content.decode()
+    assert timezone.localtime(soonest.scheduled_start).strftime("%-d %b %Y, %H:%M") in html
+    assert "Needs attendance recorded" in html
+
+
+def test_it_asks_for_no_attendance_when_every_booking_is_ahead(client, login, alice, alice_client):
+    ahead = SessionFactory(client=alice_client, scheduled_start=timezone.now() + timedelta(days=1), attendance="booked")
+    login(client, alice)
+    response = client.get(reverse("caseload"))
+    row = response.context["page"].object_list[0]
+    assert (row.last_session_at, row.next_session_at) == (None, ahead.scheduled_start)
+    assert "Needs attendance recorded" not in response.content.decode()
 
 
 def test_it_says_opted_out_when_the_client_unsubscribed(client, login, alice, alice_client):

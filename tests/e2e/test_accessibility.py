@@ -10,6 +10,7 @@ summed up at the end of the run (tests/e2e/conftest.py) and in
 var/screenshots/axe-summary.txt."""
 
 import json
+import re
 from collections import Counter
 from datetime import timedelta
 from pathlib import Path
@@ -135,7 +136,7 @@ def populated_caseload(therapist, jd):
     CheckIn.objects.filter(session=sessions[1], source="client").update(comment="Felt heard today.")
     CheckIn.objects.filter(session=sessions[3], source="client").update(comment="Harder this week.\nNot sure why.")
     note(sessions[3], "Private note that must never reach a page but the author's.")
-    SessionFactory(client=jd, scheduled_start=now + timedelta(days=6))
+    SessionFactory(client=jd, scheduled_start=now + timedelta(days=6), attendance=Session.Attendance.BOOKED)
     Flag.objects.create(
         client=jd, kind=Flag.Kind.ATTENDANCE, severity=2, detail="2 missed of the last 5 sessions",
         raised_at=now - timedelta(days=60), resolved_at=now - timedelta(days=40),
@@ -150,6 +151,8 @@ def populated_caseload(therapist, jd):
     for s in history(pending, [35, 37]):
         invitation(s, S.ANSWERED)
     invitation(session_on(pending, days_ago=0), S.SENT, expires_in_days=6)
+    # Booked, and its time has passed without its attendance recorded.
+    session_on(pending, days_ago=2, attendance=Session.Attendance.BOOKED)
 
     ClientFactory(therapist=therapist, display_name="P.Q.", survey_consent=False)
     missed = ClientFactory(therapist=therapist, display_name="R.S.", modality="psychodynamic")
@@ -200,6 +203,7 @@ def test_caseload_populated_and_empty(new_page, live_server, alice, bob, alice_c
     login_as(page, live_server, alice, password)
     page.goto(f"{live_server.url}/caseload/")
     assert page.get_by_role("link", name="R.S.").is_visible()
+    assert page.get_by_role("row", name=re.compile(r"^M\.N\.")).get_by_text("Needs attendance recorded").is_visible()
     audit.check(page, "caseload")
 
     empty = new_page("bob")
@@ -228,6 +232,14 @@ def test_client_page_with_charts_and_flags(page, live_server, alice, alice_clien
     fresh = alice.clients.get(display_name="X.Y.")
     page.goto(f"{live_server.url}/clients/{fresh.pk}/")
     audit.check(page, "client-page-new-client")
+
+    waiting = alice.clients.get(display_name="M.N.")
+    page.goto(f"{live_server.url}/clients/{waiting.pk}/")
+    assert page.get_by_role("heading", name="Needs attendance recorded").is_visible()
+    audit.check(page, "client-page-needs-attendance")
+    page.get_by_role("link", name=re.compile("^Record attendance")).click()
+    page.wait_for_url("**/sessions/*/edit/")
+    audit.check(page, "session-form-record-attendance")
     audit.assert_clean()
 
 
@@ -237,10 +249,14 @@ def test_session_log_form_and_new_client_form(page, live_server, alice, alice_cl
     audit.check(page, "client-form")
     page.goto(f"{live_server.url}/clients/{alice_client.pk}/sessions/new/")
     audit.check(page, "session-form")
-    page.get_by_label("Trust (0–10)").fill("11")
+    # Attended but not rated, and a date that does not parse: errors on the tap controls too.
+    page.get_by_label("Date").fill("")
     page.get_by_role("button", name="Save session").click()
     page.get_by_text("Nothing was saved").wait_for()
+    assert page.get_by_text("Rate this from 0 to 10: the session was attended.").count() == 4
     audit.check(page, "session-form-errors")
+    page.goto(f"{live_server.url}/clients/{alice_client.pk}/sessions/book/")
+    audit.check(page, "session-book-form")
     audit.assert_clean()
 
 

@@ -130,13 +130,19 @@ def test_the_three_journeys(new_page, phone, shot, live_server, browser_login, s
     therapist.get_by_label("Start time").fill("14:30")
     therapist.get_by_label("Format").select_option(label="In person")
     for name, score in THERAPIST_RATING.items():
-        therapist.get_by_label(f"{name} (0–10)").fill(str(score))
+        therapist.get_by_role("group", name=f"{name} (0–10)").get_by_text(str(score), exact=True).click()
     therapist.get_by_label("Private note").fill(NOTE)
     shot(therapist, "therapist-log-session-form")
     therapist.get_by_role("button", name="Save session").click()
 
+    # An attended session lands on its own page, "Check-in now" first; the client will
+    # answer by email here, so back to the client's page.
+    therapist.wait_for_url(re.compile(r".*/sessions/\d+/$"))
+    expect(therapist.get_by_text(re.compile(r"^Session logged\. The check-in will be emailed "))).to_be_visible()
+    expect(therapist.get_by_role("heading", name="Check-in now")).to_be_visible()
+    shot(therapist, "therapist-session-logged-check-in-now")
+    therapist.get_by_role("navigation", name="breadcrumb").get_by_role("link", name=CLIENT_NAME).click()
     therapist.wait_for_url(f"{live_server.url}/clients/{client.pk}/")
-    expect(therapist.get_by_text("Session logged.")).to_be_visible()
     session_row = therapist.locator("section[aria-labelledby=h-sessions] tbody tr")
     expect(session_row).to_have_count(1)
     # Date, attendance, format, check-in (waiting to be sent), client total, therapist total.

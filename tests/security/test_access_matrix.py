@@ -39,6 +39,7 @@ TABLE = {
     "client_discharge": ("client", {"therapist:own"}, ()),
     "client_reactivate": ("client", {"therapist:own"}, ()),
     "session_new": ("client", {"therapist:own"}, ()),
+    "session_book": ("client", {"therapist:own"}, ()),
     "session_detail": ("session", {"therapist:own", "admin:clinic"}, ()),
     "session_edit": ("session", {"therapist:own"}, ()),
     "flag_acknowledge": ("flag", {"therapist:own"}, ()),

@@ -321,14 +321,10 @@ class Command(BaseCommand):
 def _book_upcoming(*, clinic, slots, now):
     """The next two sessions of each client still coming (`slots`: client → (their
     Slot, their last session's start)), in their usual slot and rhythm: what a therapist
-    sees ahead on the caseload. Returns the sessions it booked.
-
-    Produces nothing while sessions have no "booked" attendance state: a session in the
-    future must not look attended, and every other state says what happened. Once
-    Session.Attendance has BOOKED, this books them with no further change."""
-    booked_state = getattr(Session.Attendance, "BOOKED", None)
-    if booked_state is None:
-        return []
+    sees ahead on the caseload. One client's booking from yesterday was never updated,
+    so the "needs attendance recorded" prompt has something to show. Returns the
+    sessions it booked."""
+    booked_state = Session.Attendance.BOOKED
     tz = clinic.tzinfo
     booked = []
     for client, (slot, last_start) in slots.items():
@@ -348,6 +344,15 @@ def _book_upcoming(*, clinic, slots, now):
             )
             for start in upcoming
         ])
+    overdue = next(iter(slots), None)
+    if overdue is not None:
+        slot = slots[overdue][0]
+        yesterday = (now - timedelta(days=1)).astimezone(tz).date()
+        booked.append(Session.objects.create(
+            client=overdue, therapist=overdue.therapist, duration_minutes=slot.duration, format=slot.format,
+            scheduled_start=datetime.combine(yesterday, time(slot.hour, slot.minute), tzinfo=tz),
+            attendance=booked_state, created_at=now - timedelta(days=8),
+        ))
     return booked
 
 

@@ -95,6 +95,18 @@ def test_it_shows_each_therapists_figures(client, login, carol, dataset):
     assert "80%" in html and "33.3" in html and "75%" in html
 
 
+def test_booked_sessions_count_in_no_figure(client, login, carol, alice, dataset):
+    """A booked session, past (attendance not recorded yet) or ahead, is neither held
+    nor missed: every figure stays as it was, on the clinic page and the therapist's."""
+    alice_client = alice.clients.get(display_name="J.D.")
+    session_on(alice_client, days_ago=2, attendance="booked")
+    session_on(alice_client, days_ago=-5, attendance="booked")
+    a = row(dashboard(client, login, carol), "Alice Therapist")
+    assert (a.caseload, a.sessions_30d, a.attendance_rate, a.response_rate) == (2, 3, 0.8, 0.75)
+    rows = {r.name: r for r in client.get(reverse("clinic_therapist", args=[alice.id])).context["rows"]}
+    assert (rows["J.D."].attended, rows["J.D."].missed) == (4, 1)
+
+
 def test_it_shows_clinic_totals_and_defines_the_response_rate(client, login, carol, dataset):
     response = dashboard(client, login, carol)
     totals = response.context["dash"].totals
