@@ -180,7 +180,7 @@ def test_clinic_dashboard_shows_the_seeded_figures(seeded, client, login):
     flagged = (Flag.objects.filter(client__clinic_id=clinic_id, client__status="active", resolved_at__isnull=True)
                .values("client_id").distinct().count())
     footer = html[html.index("<tfoot>"):html.index("</tfoot>")]
-    assert f'<td class="text-end">{active}</td>' in footer
+    assert f'<td class="text-end" data-label="Active caseload">{active}</td>' in footer
     assert f"({flagged})" in footer
 
     # The distribution of client totals over the default range (the last 182 days, in
@@ -198,7 +198,8 @@ def test_clinic_dashboard_shows_the_seeded_figures(seeded, client, login):
     assert totals
     for lo, hi in [(0, 15), (16, 19), (20, 23), (24, 27), (28, 31), (32, 35), (36, 40)]:
         n = sum(lo <= t <= hi for t in totals)
-        assert re.search(rf'<th scope="row">{lo}–{hi}</th><td class="text-end">{n}</td>', html), (lo, hi, n)
+        row = rf'<th scope="row">{lo}–{hi}</th><td class="text-end" data-label="Check-ins">{n}</td>'
+        assert re.search(row, html), (lo, hi, n)
 
 
 def test_page_measurement_counts_queries_and_replays_the_page_sql(seeded):

@@ -12,7 +12,6 @@ var/screenshots/axe-summary.txt."""
 import json
 import re
 from collections import Counter
-from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -20,12 +19,14 @@ from django.core import mail
 from django.utils import timezone
 
 from alliance.flags.rules import flags_recompute_for_client
-from alliance.models import CheckIn, Flag, SurveyInvitation
+from alliance.models import CheckIn, SurveyInvitation
 from sessions.models import Session
 from tests.alliance.conftest import log_session, send_inline, token_of
-from tests.alliance.history import checkin, history, invitation, note, session_on
+from tests.alliance.history import checkin, history, invitation, session_on
 from tests.e2e.conftest import AXE_SUMMARY, current_totp_code, log_in_with_second_factor
-from tests.factories import ClientFactory, SessionFactory
+from tests.e2e.staff_pages import (
+    ROLES, log_in_as, pages_for, populated_caseload, seed_staff_pages, template_source_shown, visit, wait_for_charts,
+)
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -113,59 +114,6 @@ def audit(request, shot):
     report = getattr(request.node, "rep_call", None)
     if audit.checked and not audit.asserted and report is not None and report.passed:
         pytest.fail("the test checked pages with axe but never called audit.assert_clean()")
-
-
-def wait_for_charts(page):
-    """Chart.js draws after load; axe should see the pages with their charts drawn."""
-    page.wait_for_function(
-        "() => window.Chart && [...document.querySelectorAll('canvas[data-chart]')]"
-        ".every(c => Chart.getChart(c))"
-    )
-
-
-# --- Data: a caseload with something in every column ------------------------------------------
-
-
-def populated_caseload(therapist, jd):
-    """J.D. (the test client) with falling totals and so real flags (one acknowledged),
-    comments and a session booked; five more clients in each check-in state."""
-    now = timezone.now()
-    sessions = history(jd, [37, 36, 33, 29], therapist_totals=[36, 37, 38, 37])
-    for s in sessions:
-        invitation(s, S.ANSWERED)
-    CheckIn.objects.filter(session=sessions[1], source="client").update(comment="Felt heard today.")
-    CheckIn.objects.filter(session=sessions[3], source="client").update(comment="Harder this week.\nNot sure why.")
-    note(sessions[3], "Private note that must never reach a page but the author's.")
-    SessionFactory(client=jd, scheduled_start=now + timedelta(days=6), attendance=Session.Attendance.BOOKED)
-    Flag.objects.create(
-        client=jd, kind=Flag.Kind.ATTENDANCE, severity=2, detail="2 missed of the last 5 sessions",
-        raised_at=now - timedelta(days=60), resolved_at=now - timedelta(days=40),
-    )
-    flags_recompute_for_client(client=jd)
-    low = Flag.objects.get(client=jd, kind=Flag.Kind.LOW_ALLIANCE, resolved_at__isnull=True)
-    low.acknowledged_at, low.acknowledged_by, low.response = now - timedelta(hours=3), therapist, "discussed"
-    low.response_text = "Talked about the pace of the work."
-    low.save()
-
-    pending = ClientFactory(therapist=therapist, display_name="M.N.", modality="humanistic")
-    for s in history(pending, [35, 37]):
-        invitation(s, S.ANSWERED)
-    invitation(session_on(pending, days_ago=0), S.SENT, expires_in_days=6)
-    # Booked, and its time has passed without its attendance recorded.
-    session_on(pending, days_ago=2, attendance=Session.Attendance.BOOKED)
-
-    ClientFactory(therapist=therapist, display_name="P.Q.", survey_consent=False)
-    missed = ClientFactory(therapist=therapist, display_name="R.S.", modality="psychodynamic")
-    session_on(missed, days_ago=15, attendance=Session.Attendance.NO_SHOW)
-    session_on(missed, days_ago=8, attendance=Session.Attendance.LATE_CANCEL)
-    invitation(session_on(missed, days_ago=1), S.FAILED)
-    quiet = ClientFactory(therapist=therapist, display_name="T.U.")
-    invitation(session_on(quiet, days_ago=9), S.EXPIRED, expires_in_days=-2)
-    invitation(session_on(quiet, days_ago=2), S.EXPIRED, expires_in_days=-1)
-    ClientFactory(therapist=therapist, display_name="V.W.", opted_out_at=now - timedelta(days=4))
-    ClientFactory(therapist=therapist, display_name="X.Y.")
-    for client in (missed, quiet):
-        flags_recompute_for_client(client=client)
 
 
 def login_as(page, live_server, user, password):
@@ -322,6 +270,24 @@ def test_clinic_dashboard(page, live_server, alice, bob, carol, alice_client, bo
     page.get_by_role("link", name="Alice Therapist").click()
     page.wait_for_url("**/clinic/therapists/**")
     audit.check(page, "clinic-therapist")
+    audit.assert_clean()
+
+
+@pytest.mark.parametrize("who", ROLES)
+def test_every_staff_page(who, new_page, live_server, alice, bob, carol, alice_client, bob_client, password, audit):
+    """Every page in tests/e2e/staff_pages.py, with data, at desktop width: the ones the
+    tests above walk through and the rest (staff, settings, audit, data rights, password
+    reset, second-factor setup, unsubscribe, the in-session check-in). At phone width:
+    tests/e2e/test_phone_width.py."""
+    seeded = seed_staff_pages(alice=alice, bob=bob, carol=carol, alice_client=alice_client, bob_client=bob_client)
+    page = new_page("desktop")
+    log_in_as(page, live_server.url, who, cast=seeded["cast"], password=password)
+    for staff_page in pages_for(who):
+        visit(page, live_server.url, staff_page, seeded)
+        name = f"desktop-{staff_page.name}"
+        assert page.evaluate("document.documentElement.scrollWidth") <= 1280, f"{name} is wider than the screen"
+        assert not template_source_shown(page), f"{name} shows template source: {template_source_shown(page)!r}"
+        audit.check(page, name)
     audit.assert_clean()
 
 
