@@ -90,6 +90,7 @@ def test_a_booked_session_whose_time_has_passed_asks_for_its_attendance(client, 
     assert "Needs attendance recorded." in html
     assert f'<a class="btn btn-warning" href="{reverse("session_edit", args=[overdue.pk])}">Record attendance</a>' in html
     assert "Check-in now" not in html  # nothing to ask about until it is recorded as attended
+    assert "Held by" not in html  # nobody held it yet
     # The clinic admin sees that it is waiting, without the button.
     login(client, carol)
     html = client.get(reverse("session_detail", args=[overdue.pk])).content.decode()
