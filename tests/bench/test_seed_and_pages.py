@@ -158,8 +158,8 @@ def test_caseload_page_shows_the_seeded_figures(seeded, client, login):
         tz = c.clinic.tzinfo
         held = c.sessions.exclude(attendance="booked").latest("scheduled_start").scheduled_start
         booked = c.sessions.get(attendance="booked").scheduled_start
-        assert f"<td>{timezone.localtime(held, tz):%-d %b %Y}" in row
-        assert f"<td>{timezone.localtime(booked, tz):%-d %b %Y, %H:%M}</td>" in row
+        assert f"<td data-label=\"Last session\">{timezone.localtime(held, tz):%-d %b %Y}" in row
+        assert f"<td data-label=\"Next session\">{timezone.localtime(booked, tz):%-d %b %Y, %H:%M}</td>" in row
         assert "Needs attendance recorded" not in row
         kinds = Flag.objects.filter(client=c, resolved_at__isnull=True)
         if kinds:
