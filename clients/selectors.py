@@ -1,6 +1,7 @@
 """Reads of client records, scoped to who is asking."""
 
-from django.db.models import Exists, OuterRef, Prefetch, Subquery
+from django.core.paginator import Paginator
+from django.db.models import Exists, OuterRef, Prefetch, Q, Subquery
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.utils.formats import date_format
@@ -95,32 +96,52 @@ def caseload_for_therapist(user, *, q="", modality="", needs_attention=False, st
     return qs
 
 
-def client_record(client):
-    """Everything the client page shows besides the client itself: the sessions with
-    both totals and the survey state, the check-ins as chart series, the client's
-    comments, and every flag with its history."""
+# The client page holds a fixed amount however long the history: a page of sessions,
+# the latest rated sessions in the charts, the latest comments (issue 14: the page at
+# 400 sessions costs about what it costs at 8).
+SESSIONS_PER_PAGE = 20
+CHART_POINTS = 52  # a year of weekly sessions
+COMMENTS_SHOWN = 20
+
+
+def client_record(client, *, page=1):
+    """Everything the client page shows besides the client itself: a page of sessions
+    (newest first) with both totals and the survey state, the latest CHART_POINTS rated
+    sessions as chart series, the client's latest comments, every flag with its history,
+    the next booked session and the booked ones waiting for their attendance."""
     def total(source):
         return Subquery(
             CheckIn.objects.filter(session=OuterRef("pk"), source=source).values("total")[:1]
         )
 
-    sessions = list(
-        Session.objects.filter(client=client)
-        .select_related("invitation")
+    all_sessions = Session.objects.filter(client=client)
+    sessions = Paginator(
+        all_sessions.select_related("invitation")
         .annotate(client_total=total(CheckIn.Source.CLIENT), therapist_total=total(CheckIn.Source.THERAPIST))
-        .order_by("-scheduled_start", "-id")
-    )
-    checkins = list(
+        .order_by("-scheduled_start", "-id"),
+        SESSIONS_PER_PAGE,
+    ).get_page(page)
+    # Newest first, at most two per session (client and therapist); one more than that
+    # says whether older history lies beyond what the charts show.
+    limit = 2 * CHART_POINTS
+    latest = list(
         CheckIn.objects.filter(client=client)
         .select_related("session")
-        .order_by("session__scheduled_start", "session_id")
+        .order_by("-session__scheduled_start", "-session_id")[: limit + 1]
     )
-    # One point per rated session, in session order; a side that did not rate is a gap.
+    beyond = latest[limit] if len(latest) > limit else None
+    # One point per rated session; a side that did not rate is a gap. The session the
+    # slice cut through is left out rather than shown with one side missing.
     points = {}
-    for c in checkins:
+    for c in latest[:limit]:
+        if beyond is not None and c.session_id == beyond.session_id:
+            continue
         point = points.setdefault(c.session_id, {"date": c.session.scheduled_start, "client": None, "therapist": None})
         point[c.source] = c
     rows = list(points.values())
+    chart_truncated = beyond is not None or len(rows) > CHART_POINTS
+    rows = rows[:CHART_POINTS]
+    rows.reverse()  # oldest first, as the charts read
 
     def series(field):
         return {
@@ -145,16 +166,28 @@ def client_record(client):
         "axes": {"total": total_axis, **{f: dimension_axis for f in SCORE_FIELDS}},
         "thresholds": {"total": clinic.low_total_below, **{f: clinic.low_dimension_below for f in SCORE_FIELDS}},
     }
-    comments = [c for c in reversed(checkins) if c.source == CheckIn.Source.CLIENT and c.comment]
+    # An empty comment is stored empty (only text is encrypted), so the filter is exact.
+    comments = list(
+        CheckIn.objects.filter(client=client, source=CheckIn.Source.CLIENT).exclude(comment="")
+        .select_related("session").order_by("-session__scheduled_start", "-session_id")[:COMMENTS_SHOWN]
+    )
     # Flags with their history and repair tracking, from the flags' own selector.
     flags = flags_for_client_page(client)
-    # From the sessions already loaded: the soonest booked one still ahead, and the booked
-    # ones whose time has passed, oldest first, waiting for their attendance.
+    # The soonest booked session still ahead, and the booked ones whose time has passed,
+    # oldest first, waiting for their attendance: one query for both.
     now = timezone.now()
-    booked = [s for s in reversed(sessions) if s.is_booked]
+    booked = list(
+        all_sessions.filter(attendance=Session.Attendance.BOOKED)
+        .filter(Q(scheduled_start__lte=now) | Q(pk=Subquery(
+            all_sessions.filter(attendance=Session.Attendance.BOOKED, scheduled_start__gt=now)
+            .order_by("scheduled_start", "id").values("pk")[:1]
+        )))
+        .order_by("scheduled_start", "id")
+    )
     next_session = next((s for s in booked if s.scheduled_start > now), None)
     needs_attendance = [s for s in booked if s.needs_attendance(now)]
     return {
-        "sessions": sessions, "chart": chart, "chart_rows": rows, "comments": comments, "flags": flags,
+        "sessions": sessions, "chart": chart, "chart_rows": rows, "chart_truncated": chart_truncated,
+        "comments": comments, "comments_truncated": len(comments) == COMMENTS_SHOWN, "flags": flags,
         "next_session": next_session, "needs_attendance": needs_attendance,
     }
