@@ -2,8 +2,9 @@
 
 `python -m bench.pages --database-url clinic=URL --database-url network=URL --out F.json`
 (DJANGO_SETTINGS_MODULE=config.settings.bench): for each database, a process of its own
-(`--serve`) requests the caseload page as the clinic's first therapist and the clinic
-dashboard as its admin, each as first opened (no query string: default filters),
+(`--serve`) requests the caseload page as the clinic's first therapist, the clinic
+dashboard as its admin, and the client page of a client with 8 and one with 400
+sessions (made on first use, bench/_fixtures.py) as their therapist, each as first opened (no query string: default filters),
 through django.test.Client in-process, so the whole middleware stack, the
 database-backed session (saved on every request), the second-factor gate and the
 template rendering are in the time.
@@ -136,15 +137,28 @@ def _summary(sql):
     return f"{verb} {', '.join(sorted(tables_of(sql))) or '-'}"
 
 
-PAGES = ("caseload", "dashboard")
+PAGES = ("caseload", "dashboard", "client_8", "client_400")
+# The client page at two lengths of history, for the same therapist.
+CLIENT_HISTORIES = {"client_8": 8, "client_400": 400}
 
 
 def probes(clinic_id=None):
     from django.urls import reverse
 
+    from accounts.models import User
+
+    from . import _fixtures
+
     clinic, therapist, admin = page_users(clinic_id)
-    return clinic, {"caseload": PageProbe(therapist, reverse("caseload")),
-                    "dashboard": PageProbe(admin, reverse("clinic_dashboard"))}
+    # The clients with a long and a short history belong to the clinic's last therapist,
+    # so the caseload measured (the first therapist's) does not change with them.
+    keeper = User.objects.filter(clinic=clinic, role=User.Role.THERAPIST).order_by("-id").first()
+    by_page = {"caseload": PageProbe(therapist, reverse("caseload")),
+               "dashboard": PageProbe(admin, reverse("clinic_dashboard"))}
+    for page, sessions in CLIENT_HISTORIES.items():
+        client = _fixtures.client_with_history(keeper, sessions)
+        by_page[page] = PageProbe(keeper, reverse("client_detail", args=[client.pk]))
+    return clinic, by_page
 
 
 def run(samples=40, warmup=5, clinic_id=None):
@@ -229,7 +243,7 @@ def measure_sizes(urls, *, samples=40, caseload_samples=200, warmup=5, log=print
         infos = {size: w.ask("setup") for size, w in workers.items()}
         times = {size: {page: ([], []) for page in PAGES} for size in workers}
         order = list(workers)
-        wanted = {"caseload": caseload_samples, "dashboard": samples}
+        wanted = {"caseload": caseload_samples, "dashboard": samples, "client_8": samples, "client_400": samples}
         for i in range(max(wanted.values())):
             for page in (p for p in PAGES if i < wanted[p]):
                 for size in (order if i % 2 == 0 else order[::-1]):
