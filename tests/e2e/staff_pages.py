@@ -238,18 +238,24 @@ def populated_caseload(therapist, jd):
         flags_recompute_for_client(client=client)
 
 
-def seed_staff_pages(*, alice, bob, carol, alice_client, bob_client):
-    """The clinic the pages are shown with: alice's populated caseload, bob's clients
-    for the dashboards, staff with long emails and in every state (invited, locked out,
-    new), a password-reset link and an email's unsubscribe link. Returns the values the
-    paths' {placeholders} take, and the cast: who logs in for each role."""
-    populated_caseload(alice, alice_client)
+def second_therapists_client(bob_client):
+    """Bob's client, in another modality and approach, with a flag of its own: what makes
+    the dashboards' per-therapist and per-modality rows differ."""
     bob_client.modality, bob_client.relationship_approach = "humanistic", "supportive"
     bob_client.save()
     for s in history(bob_client, [40, 31, 38], therapist_totals=[38, None, 36]):
         invitation(s, S.ANSWERED)
     checkin(session_on(bob_client, days_ago=70), 22)
     flags_recompute_for_client(client=bob_client)
+
+
+def seed_staff_pages(*, alice, bob, carol, alice_client, bob_client):
+    """The clinic the pages are shown with: alice's populated caseload, bob's clients
+    for the dashboards, staff with long emails and in every state (invited, locked out,
+    new), a password-reset link and an email's unsubscribe link. Returns the values the
+    paths' {placeholders} take, and the cast: who logs in for each role."""
+    populated_caseload(alice, alice_client)
+    second_therapists_client(bob_client)
 
     clinic = alice.clinic
     # Long addresses, as real staff lists hold: they must wrap, not widen the page.

@@ -18,14 +18,13 @@ import pytest
 from django.core import mail
 from django.utils import timezone
 
-from alliance.flags.rules import flags_recompute_for_client
 from alliance.models import CheckIn, SurveyInvitation
 from sessions.models import Session
 from tests.alliance.conftest import log_session, send_inline, token_of
-from tests.alliance.history import checkin, history, invitation, session_on
 from tests.e2e.conftest import AXE_SUMMARY, current_totp_code, log_in_with_second_factor
 from tests.e2e.staff_pages import (
-    ROLES, log_in_as, pages_for, populated_caseload, seed_staff_pages, template_source_shown, visit, wait_for_charts,
+    ROLES, log_in_as, pages_for, populated_caseload, second_therapists_client, seed_staff_pages, template_source_shown,
+    visit, wait_for_charts,
 )
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -256,12 +255,7 @@ def test_needs_attention(page, live_server, alice, alice_client, password, audit
 
 def test_clinic_dashboard(page, live_server, alice, bob, carol, alice_client, bob_client, password, audit):
     populated_caseload(alice, alice_client)
-    bob_client.modality, bob_client.relationship_approach = "humanistic", "supportive"
-    bob_client.save()
-    for s in history(bob_client, [40, 31, 38], therapist_totals=[38, None, 36]):
-        invitation(s, S.ANSWERED)
-    checkin(session_on(bob_client, days_ago=70), 22)
-    flags_recompute_for_client(client=bob_client)
+    second_therapists_client(bob_client)
     login_as(page, live_server, carol, password)
     page.goto(f"{live_server.url}/clinic/dashboard/")
     wait_for_charts(page)
