@@ -4,7 +4,7 @@ from django.core.paginator import Paginator
 from django.db.models import Exists, OuterRef, Prefetch, Q, Subquery
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
-from django.utils.formats import date_format
+from django.utils.dates import MONTHS_3
 
 from alliance.charts import DIMENSION_MAX, TOTAL_MAX, value_axis
 from alliance.flags.selectors import flags_for_client_page
@@ -99,9 +99,17 @@ def caseload_for_therapist(user, *, q="", modality="", needs_attention=False, st
 # The client page holds a fixed amount however long the history: a page of sessions,
 # the latest rated sessions in the charts, the latest comments (issue 14: the page at
 # 400 sessions costs about what it costs at 8).
-SESSIONS_PER_PAGE = 20
+SESSIONS_PER_PAGE = 10
 CHART_POINTS = 52  # a year of weekly sessions
-COMMENTS_SHOWN = 20
+COMMENTS_SHOWN = 10
+
+
+def _day_labels(moments, tz):
+    """Each moment as its day in `tz`, as `date:"j M Y"` writes it ("27 Nov 2026"): the
+    month names looked up once, not once a point as date_format would."""
+    months = {m: str(name).title() for m, name in MONTHS_3.items()}
+    days = [timezone.localtime(moment, tz) for moment in moments]
+    return [f"{d.day} {months[d.month]} {d.year}" for d in days]
 
 
 def client_record(client, *, page=1):
@@ -124,20 +132,22 @@ def client_record(client, *, page=1):
     # Newest first, at most two per session (client and therapist); one more than that
     # says whether older history lies beyond what the charts show.
     limit = 2 * CHART_POINTS
+    scored = ("total", *SCORE_FIELDS)
+    # Plain values, not model instances: up to a year of points, both sides.
     latest = list(
         CheckIn.objects.filter(client=client)
-        .select_related("session")
-        .order_by("-session__scheduled_start", "-session_id")[: limit + 1]
+        .order_by("-session__scheduled_start", "-session_id")
+        .values("session_id", "source", "session__scheduled_start", *scored)[: limit + 1]
     )
     beyond = latest[limit] if len(latest) > limit else None
     # One point per rated session; a side that did not rate is a gap. The session the
     # slice cut through is left out rather than shown with one side missing.
     points = {}
     for c in latest[:limit]:
-        if beyond is not None and c.session_id == beyond.session_id:
+        if beyond is not None and c["session_id"] == beyond["session_id"]:
             continue
-        point = points.setdefault(c.session_id, {"date": c.session.scheduled_start, "client": None, "therapist": None})
-        point[c.source] = c
+        point = points.setdefault(c["session_id"], {"date": c["session__scheduled_start"], "client": None, "therapist": None})
+        point[c["source"]] = c
     rows = list(points.values())
     chart_truncated = beyond is not None or len(rows) > CHART_POINTS
     rows = rows[:CHART_POINTS]
@@ -145,7 +155,7 @@ def client_record(client, *, page=1):
 
     def series(field):
         return {
-            side: [getattr(r[side], field) if r[side] is not None else None for r in rows]
+            side: [r[side][field] if r[side] is not None else None for r in rows]
             for side in ("client", "therapist")
         }
 
@@ -161,7 +171,7 @@ def client_record(client, *, page=1):
     dimension_axis = value_axis(values(*SCORE_FIELDS), top=DIMENSION_MAX, marks=[clinic.low_dimension_below])
     chart = {
         # Dates as the session table shows them ("27 Nov 2026"), not ISO.
-        "labels": [date_format(timezone.localtime(r["date"], clinic.tzinfo), "j M Y") for r in rows],
+        "labels": _day_labels([r["date"] for r in rows], clinic.tzinfo),
         "series": all_series,
         "axes": {"total": total_axis, **{f: dimension_axis for f in SCORE_FIELDS}},
         "thresholds": {"total": clinic.low_total_below, **{f: clinic.low_dimension_below for f in SCORE_FIELDS}},

@@ -57,8 +57,8 @@ def test_the_page_costs_the_same_queries_at_8_and_120_sessions(client, login, al
     rows = lambda html: len(re.findall(r'<th scope="row"><a href="/sessions/\d+/">', html))  # noqa: E731
     assert rows(short_html) == 8
     assert rows(long_html) == SESSIONS_PER_PAGE
-    assert "120 sessions; 1–20, newest first." in long_html
-    assert "Page 1 of 6" in long_html
+    assert f"120 sessions; 1–{SESSIONS_PER_PAGE}, newest first." in long_html
+    assert f"Page 1 of {120 // SESSIONS_PER_PAGE}" in long_html
     chart = json.loads(re.search(r'<script id="client-chart-data" type="application/json">(.*?)</script>', long_html, re.S).group(1))
     assert len(chart["labels"]) == CHART_POINTS
     assert f"The last {CHART_POINTS} rated sessions" in long_html
@@ -68,7 +68,7 @@ def test_the_page_costs_the_same_queries_at_8_and_120_sessions(client, login, al
 
 def test_older_sessions_are_a_page_away(client, login, alice):
     someone = ClientFactory(therapist=alice)
-    sessions = _weekly(someone, 45)
+    sessions = _weekly(someone, 2 * SESSIONS_PER_PAGE + 5)
     login(client, alice)
     url = reverse("client_detail", args=[someone.pk])
     first, _ = _page(client, url)
