@@ -1,10 +1,10 @@
 """Reads of client records, scoped to who is asking."""
 
 from django.core.paginator import Paginator
-from django.db.models import Exists, OuterRef, Prefetch, Q, Subquery
+from django.db.models import Exists, OuterRef, Prefetch, Subquery
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
-from django.utils.dates import MONTHS_3
+from django.utils.formats import date_format
 
 from alliance.charts import DIMENSION_MAX, TOTAL_MAX, value_axis
 from alliance.flags.selectors import flags_for_client_page
@@ -104,14 +104,6 @@ CHART_POINTS = 52  # a year of weekly sessions
 COMMENTS_SHOWN = 10
 
 
-def _day_labels(moments, tz):
-    """Each moment as its day in `tz`, as `date:"j M Y"` writes it ("27 Nov 2026"): the
-    month names looked up once, not once a point as date_format would."""
-    months = {m: str(name).title() for m, name in MONTHS_3.items()}
-    days = [timezone.localtime(moment, tz) for moment in moments]
-    return [f"{d.day} {months[d.month]} {d.year}" for d in days]
-
-
 def client_record(client, *, page=1):
     """Everything the client page shows besides the client itself: a page of sessions
     (newest first) with both totals and the survey state, the latest CHART_POINTS rated
@@ -171,33 +163,30 @@ def client_record(client, *, page=1):
     dimension_axis = value_axis(values(*SCORE_FIELDS), top=DIMENSION_MAX, marks=[clinic.low_dimension_below])
     chart = {
         # Dates as the session table shows them ("27 Nov 2026"), not ISO.
-        "labels": _day_labels([r["date"] for r in rows], clinic.tzinfo),
+        "labels": [date_format(timezone.localtime(r["date"], clinic.tzinfo), "j M Y") for r in rows],
         "series": all_series,
         "axes": {"total": total_axis, **{f: dimension_axis for f in SCORE_FIELDS}},
         "thresholds": {"total": clinic.low_total_below, **{f: clinic.low_dimension_below for f in SCORE_FIELDS}},
     }
     # An empty comment is stored empty (only text is encrypted), so the filter is exact.
+    # One more than shown says whether there are older ones.
     comments = list(
         CheckIn.objects.filter(client=client, source=CheckIn.Source.CLIENT).exclude(comment="")
-        .select_related("session").order_by("-session__scheduled_start", "-session_id")[:COMMENTS_SHOWN]
+        .select_related("session").order_by("-session__scheduled_start", "-session_id")[:COMMENTS_SHOWN + 1]
     )
+    comments_truncated = len(comments) > COMMENTS_SHOWN
+    comments = comments[:COMMENTS_SHOWN]
     # Flags with their history and repair tracking, from the flags' own selector.
     flags = flags_for_client_page(client)
     # The soonest booked session still ahead, and the booked ones whose time has passed,
-    # oldest first, waiting for their attendance: one query for both.
+    # oldest first, waiting for their attendance. Bookings are the diary's next few
+    # sessions, not the history, so reading them all stays small.
     now = timezone.now()
-    booked = list(
-        all_sessions.filter(attendance=Session.Attendance.BOOKED)
-        .filter(Q(scheduled_start__lte=now) | Q(pk=Subquery(
-            all_sessions.filter(attendance=Session.Attendance.BOOKED, scheduled_start__gt=now)
-            .order_by("scheduled_start", "id").values("pk")[:1]
-        )))
-        .order_by("scheduled_start", "id")
-    )
+    booked = list(all_sessions.filter(attendance=Session.Attendance.BOOKED).order_by("scheduled_start", "id"))
     next_session = next((s for s in booked if s.scheduled_start > now), None)
     needs_attendance = [s for s in booked if s.needs_attendance(now)]
     return {
         "sessions": sessions, "chart": chart, "chart_rows": rows, "chart_truncated": chart_truncated,
-        "comments": comments, "comments_truncated": len(comments) == COMMENTS_SHOWN, "flags": flags,
+        "comments": comments, "comments_truncated": comments_truncated, "flags": flags,
         "next_session": next_session, "needs_attendance": needs_attendance,
     }
