@@ -4,8 +4,8 @@
 (DJANGO_SETTINGS_MODULE=config.settings.bench): for each database, a process of its own
 (`--serve`) requests the caseload page as the clinic's first therapist, the clinic
 dashboard as its admin, and the client page of a client with 8 and one with 400
-sessions (made on first use, bench/_fixtures.py) as their therapist, each as first opened (no query string: default filters),
-through django.test.Client in-process, so the whole middleware stack, the
+sessions (made on first use, bench/_fixtures.py) as their therapist, each as first
+opened (no query string: default filters), through django.test.Client in-process, so the whole middleware stack, the
 database-backed session (saved on every request), the second-factor gate and the
 template rendering are in the time.
 

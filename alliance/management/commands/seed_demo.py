@@ -324,7 +324,6 @@ def _book_upcoming(*, clinic, slots, now):
     sees ahead on the caseload. One client's booking from yesterday was never updated,
     so the "needs attendance recorded" prompt has something to show. Returns the
     sessions it booked."""
-    booked_state = Session.Attendance.BOOKED
     tz = clinic.tzinfo
     booked = []
     for client, (slot, last_start) in slots.items():
@@ -340,7 +339,7 @@ def _book_upcoming(*, clinic, slots, now):
         booked += Session.objects.bulk_create([
             Session(
                 client=client, therapist=client.therapist, scheduled_start=start, duration_minutes=slot.duration,
-                attendance=booked_state, format=slot.format, created_at=now,
+                attendance=Session.Attendance.BOOKED, format=slot.format, created_at=now,
             )
             for start in upcoming
         ])
@@ -351,7 +350,7 @@ def _book_upcoming(*, clinic, slots, now):
         booked.append(Session.objects.create(
             client=overdue, therapist=overdue.therapist, duration_minutes=slot.duration, format=slot.format,
             scheduled_start=datetime.combine(yesterday, time(slot.hour, slot.minute), tzinfo=tz),
-            attendance=booked_state, created_at=now - timedelta(days=8),
+            attendance=Session.Attendance.BOOKED, created_at=now - timedelta(days=8),
         ))
     return booked
 
