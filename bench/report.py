@@ -112,7 +112,8 @@ def evaluate(results):
     rows.append(Row(
         "Dispatch, Celery ÷ plain smtplib, emails/s",
         f"{_fmt(celery)} ÷ {_fmt(smtp)} = {_fmt(None if r is None else 100 * r, ' %', 0)}"
-        + (f" ({dp['emails']:,} emails)" if _get(dp, "emails") else ""),
+        + (f" ({dp['emails']:,} emails)" if _get(dp, "emails") else "")
+        + (f"; both a connection per {dp['send_batch']}" if _get(dp, "send_batch") else ""),
         "≥ 50 %", verdict(r, ">=", 0.50), r,
     ))
     for key, label in (("lost", "Dispatch: lost emails"), ("duplicates", "Dispatch: duplicated emails")):

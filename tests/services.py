@@ -57,10 +57,12 @@ class CollectingHandler:
         self.fail_first = fail_first
         self.refused = 0
         self.messages = []
+        self.sessions = {}  # id → the SMTP sessions (connections) that delivered a message, kept alive so ids stay unique
         self.lock = threading.Lock()
 
     async def handle_DATA(self, server, session, envelope):
         with self.lock:
+            self.sessions[id(session)] = session
             if self.refused < self.fail_first:
                 self.refused += 1
                 return "451 4.3.0 Try again later"

@@ -9,13 +9,15 @@ and does nothing if it loses:
    with SELECT … FOR UPDATE SKIP LOCKED, so two sweeps split the work instead of
    queueing behind each other; on SQLite (whose IMMEDIATE transactions already
    serialise writers) each row is claimed by a conditional UPDATE whose row count says
-   whether we won it. After commit each claimed row is queued as
-   `send_invitation(id)` with the claim id as the Celery task id.
-2. `invitation_send` (the task) starts an attempt only if the row is still `sending`
-   under *its* claim and no other attempt holds it: a task delivered twice, or a task
-   whose claim was taken back, does nothing. The attempt mints a fresh token, stores
-   its digest and commits *before* talking to SMTP, so the link works the moment the
-   email lands; then it sends, then marks the row sent.
+   whether we won it. After commit the claimed rows are queued as
+   `send_invitations([[id, claim id], …])`, SURVEY_SEND_BATCH rows to a task.
+2. `invitations_send` (the task) starts an attempt on each row only if it is still
+   `sending` under *its* claim and no other attempt holds it: a task delivered twice,
+   or a task whose claim was taken back, does nothing. The attempt mints a fresh token
+   per row and channel, stores the digests and commits *before* talking to SMTP, so
+   each link works the moment its email lands; then it sends the batch's emails over
+   one SMTP connection, marking each row sent as soon as its email was accepted and
+   before the next one goes.
 3. A worker killed mid-send (or a message the broker lost) leaves the row `sending`
    with a lease that runs out; the next sweep renews the claim and queues the task
    again. If the first message still turns up, the attempt guard lets only one of the
@@ -50,19 +52,18 @@ from functools import reduce
 from celery import current_app
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import F, Q, Value
-from django.db.models.functions import Coalesce
+from django.db.models import Case, F, Q, Value, When
 from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import Clinic
-from audit.services import audit_record
+from audit.services import audit_record, audit_record_many
 
 from alliance.flags.rules import flags_recompute_for_client
 from alliance.models import Channel, SurveyInvitation
 from sms import SmsError, sms_send
 
-from .emails import email_send
+from .emails import EmailBatch, email_message
 from .invitations import CHANNEL_COLUMNS, new_token
 from .text import text_for
 
@@ -135,12 +136,20 @@ def _sms_for(invitation, token, *, name):
     )
 
 
-def _deliver(channel, invitation, token, *, name, on_accepted=None):
+def _deliver(channel, invitation, token, *, name, on_accepted=None, mailer=None):
     """Send message `name` (checkin, reminder) carrying `token` on one channel, raising
     one of TRANSIENT on failure. `on_accepted(**fields)` runs as soon as the provider has
-    taken the message, with what to record of it (a text's provider id)."""
+    taken the message, with what to record of it (a text's provider id). Emails go over
+    `mailer` (an EmailBatch) when given, else over a connection of their own."""
     if channel == Channel.EMAIL:
-        email_send(**_email_for(invitation, token, name=name), on_accepted=on_accepted)
+        message = email_message(
+            **_email_for(invitation, token, name=name), batch=mailer, links=("survey_url", "unsubscribe_url")
+        )
+        if mailer is None:
+            with EmailBatch() as mailer:
+                mailer.send(message, on_accepted=on_accepted)
+        else:
+            mailer.send(message, on_accepted=on_accepted)
         return
     message_id = sms_send(**_sms_for(invitation, token, name=name))
     if on_accepted is not None:
@@ -181,6 +190,7 @@ def retry_delay(attempts):
 # the services they call. The names are those the tasks had before the check-in code
 # got its own package, so messages already queued by an older release still run.
 SEND_INVITATION_TASK = "alliance.tasks.send_invitation"
+SEND_INVITATIONS_TASK = "alliance.tasks.send_invitations"
 SEND_REMINDER_TASK = "alliance.tasks.send_reminder"
 
 
@@ -192,6 +202,32 @@ def _enqueue(task_name, ids_and_claims):
             current_app.send_task(task_name, args=[invitation_id], task_id=claim_id)
         except Exception:  # noqa: BLE001 - see the docstring
             log.exception("outbox.enqueue_failed invitation=%s", invitation_id)
+
+
+def enqueue_sends(claims, *, countdown=None):
+    """Queue the claimed rows' sends, SURVEY_SEND_BATCH (id, claim) pairs to a task, so a
+    worker sends a batch over one SMTP connection at a fixed number of statements. A
+    broker hiccup loses nothing, as for `_enqueue`."""
+    claims = [list(pair) for pair in claims]
+    size = settings.SURVEY_SEND_BATCH
+    for start in range(0, len(claims), size):
+        chunk = claims[start:start + size]
+        try:
+            current_app.send_task(SEND_INVITATIONS_TASK, args=[chunk], countdown=countdown)
+        except Exception:  # noqa: BLE001 - see the docstring
+            log.exception("outbox.enqueue_failed invitations=%s", [pair[0] for pair in chunk])
+
+
+def enqueue_retries(claims, outcomes):
+    """Queue again, after their backoff, the rows of a batch whose send asked for a retry
+    (their claims are kept for the backoff plus the usual grace)."""
+    by_delay = {}
+    for invitation_id, claim_id in claims:
+        outcome = outcomes.get(invitation_id)
+        if outcome is not None and outcome.retry_in is not None:
+            by_delay.setdefault(outcome.retry_in, []).append((invitation_id, claim_id))
+    for delay, retry in sorted(by_delay.items()):
+        enqueue_sends(retry, countdown=delay)
 
 
 # --- 1. The sweep -----------------------------------------------------------------------
@@ -227,13 +263,13 @@ def invitations_dispatch_due(*, now=None, limit=None):
             )
             if won:
                 claimed.append((invitation_id, claim_id))
-        transaction.on_commit(lambda: _enqueue(SEND_INVITATION_TASK, claimed))
+        transaction.on_commit(lambda: enqueue_sends(claimed))
     if claimed:
         log.info("outbox.claimed count=%s", len(claimed))
     return [invitation_id for invitation_id, _ in claimed]
 
 
-# --- 2. One send ------------------------------------------------------------------------
+# --- 2. A batch of sends ----------------------------------------------------------------
 
 
 def _pending_channels(invitation):
@@ -248,121 +284,241 @@ def _got_through(invitation):
     return any(getattr(invitation, columns.sent) is not None for columns in CHANNEL_COLUMNS.values())
 
 
-def invitation_send(*, invitation_id, claim_id):
-    """Send the check-in of one claimed invitation on each of the client's channels, at
-    most once per claim and channel.
+def _mine(invitation_id, claim_id):
+    return SurveyInvitation.objects.filter(id=invitation_id, status=Status.SENDING, claim_id=claim_id)
 
-    Each channel gets a link of its own, stored (as a digest) and committed before the
-    message leaves, and is marked sent the moment its provider accepted it. A channel
-    already marked is skipped, so a retry after the email got through and the text did
-    not sends only the text. The row stays `sending` until every channel got through or
-    failed for good; then it is `sent` (if any got through, with the other's error kept
-    for the client page) or `failed`.
 
-    Returns an Outcome; `retry_in` asks the caller (the Celery task) to try again later
-    under the same claim."""
-    now = timezone.now()
-    invitation = (
-        SurveyInvitation.objects.select_related("client__clinic", "session")
-        .filter(id=invitation_id, status=Status.SENDING, claim_id=claim_id)
-        .first()
+def _claimed_by(invitations):
+    """Rows still `sending` under the claims these objects were read with. (Every claim
+    id is a fresh uuid4 of one row, so matching ids and claims as two sets is matching
+    them pair by pair.)"""
+    return SurveyInvitation.objects.filter(
+        id__in=[i.id for i in invitations], claim_id__in=[i.claim_id for i in invitations], status=Status.SENDING
     )
-    if invitation is None:
-        return SKIPPED
-    client, clinic = invitation.client, invitation.client.clinic
-    mine = SurveyInvitation.objects.filter(id=invitation_id, status=Status.SENDING, claim_id=claim_id)
 
-    pending = _pending_channels(invitation) if invitation.session.was_attended else []
-    if not pending:
-        if _got_through(invitation):
-            return _finish(invitation, mine, errors=[invitation.last_error] if invitation.last_error else [])
-        # Opted out, withdrew consent, lost their address or number, or the session
-        # turned out to be a no-show since the invitation was scheduled.
-        mine.update(status=Status.CANCELLED, lease_until=None, attempt_started_at=None)
-        return Outcome("cancelled")
-    if invitation.attempts >= clinic.max_send_attempts:
-        # Reclaimed after crashes that used up every attempt.
-        return _finish(invitation, mine, errors=[invitation.last_error or "attempts exhausted"])
 
-    with transaction.atomic():
-        # The attempt starts only if no other run of this claim holds it (a task
-        # delivered twice).
-        started = mine.filter(Q(attempt_started_at__isnull=True) | Q(lease_until__lt=now)).update(
+def _mark_sent_sql(channel, extra):
+    """The UPDATE that records one message accepted, as SQL built once per channel and
+    set of extra columns: it runs once per message, and building it through the ORM
+    each time cost more than running it. Parameters: the sent time twice, the expiry,
+    the extra columns' values, then the row's id and claim."""
+    key = (channel, tuple(extra))
+    if key not in _MARK_SENT_SQL:
+        q = connection.ops.quote_name
+        meta = SurveyInvitation._meta
+        sent = meta.get_field(CHANNEL_COLUMNS[channel].sent).column
+        sets = [f"{q(sent)} = %s", f"{q('sent_at')} = COALESCE({q('sent_at')}, %s)",
+                f"{q('expires_at')} = COALESCE({q('expires_at')}, %s)"]
+        sets += [f"{q(meta.get_field(name).column)} = %s" for name in extra]
+        _MARK_SENT_SQL[key] = (
+            f"UPDATE {q(meta.db_table)} SET {', '.join(sets)} "
+            f"WHERE {q('id')} = %s AND {q('status')} = %s AND {q('claim_id')} = %s"
+        )
+    return _MARK_SENT_SQL[key]
+
+
+_MARK_SENT_SQL = {}
+
+
+def _update_returning(queryset, returning, **values):
+    """queryset.update(**values) as one statement that also returns `returning` of the
+    rows it changed (UPDATE … RETURNING, on PostgreSQL and SQLite 3.35+), so a batch
+    learns which of its conditional updates it won without a second round trip."""
+    from django.db.models.sql import UpdateQuery
+
+    query = queryset.query.chain(UpdateQuery)
+    query.add_update_values(values)
+    compiler = query.get_compiler(queryset.db)
+    compiler.pre_sql_setup()
+    sql, params = compiler.as_sql()
+    with connection.cursor() as cursor:
+        cursor.execute(f"{sql} RETURNING {', '.join(returning)}", params)
+        return cursor.fetchall()
+
+
+def invitation_send(*, invitation_id, claim_id):
+    """Send the check-in of one claimed invitation (see `invitations_send`). Returns an
+    Outcome; `retry_in` asks the caller to try again later under the same claim."""
+    return invitations_send([(invitation_id, claim_id)])[invitation_id]
+
+
+def invitations_send(claims):
+    """Send the check-ins of a batch of claimed invitations, `claims` being
+    (invitation id, claim id) pairs, on each of their clients' channels, at most once
+    per claim and channel. Returns {invitation id: Outcome}.
+
+    The batch costs a fixed number of statements, whatever its size, but one: the
+    rows are read in one query, their attempts started in one UPDATE, their links'
+    digests stored in one UPDATE per channel (committed before any message leaves, so
+    each link works the moment it lands); the emails go over one SMTP connection; the
+    audit rows and the final `sent` are one statement each. The one write per message
+    is the UPDATE that marks it sent, run the moment its provider accepted it and before
+    the next message is sent: that is what keeps a crash to at most one duplicate (the
+    module docstring). A crash also loses the audit rows of the batch's sent messages,
+    which are written at its end; their sent times are on the rows.
+
+    A channel already marked is skipped, so a retry after the email got through and
+    the text did not sends only the text. A row stays `sending` until every channel got
+    through or failed for good; then it is `sent` (if any got through, with the other's
+    error kept for the client page) or `failed`."""
+    claims = dict(claims)
+    outcomes = dict.fromkeys(claims, SKIPPED)
+    now = timezone.now()
+    rows = [
+        invitation
+        for invitation in SurveyInvitation.objects.select_related("client__clinic", "session").filter(
+            id__in=list(claims), status=Status.SENDING
+        )
+        if invitation.claim_id == claims[invitation.id]
+    ]
+    ready = []
+    for invitation in rows:
+        mine = _mine(invitation.id, invitation.claim_id)
+        invitation.pending = _pending_channels(invitation) if invitation.session.was_attended else []
+        if not invitation.pending:
+            if _got_through(invitation):
+                errors = [invitation.last_error] if invitation.last_error else []
+                outcomes[invitation.id] = _finish(invitation, mine, errors=errors)
+            else:
+                # Opted out, withdrew consent, lost their address or number, or the
+                # session turned out to be a no-show since the invitation was scheduled.
+                mine.update(status=Status.CANCELLED, lease_until=None, attempt_started_at=None)
+                outcomes[invitation.id] = Outcome("cancelled")
+        elif invitation.attempts >= invitation.client.clinic.max_send_attempts:
+            # Reclaimed after crashes that used up every attempt.
+            outcomes[invitation.id] = _finish(invitation, mine, errors=[invitation.last_error or "attempts exhausted"])
+        else:
+            ready.append(invitation)
+    if not ready:
+        return outcomes
+
+    # Each attempt starts only if no other run of its claim holds it (a task delivered
+    # twice). The attempt count comes back from the UPDATE rather than being one more
+    # than we read: a second delivery may have made an attempt in between.
+    started = dict(
+        _update_returning(
+            _claimed_by(ready).filter(Q(attempt_started_at__isnull=True) | Q(lease_until__lt=now)),
+            ["id", "attempts"],
             attempts=F("attempts") + 1,
             attempt_started_at=now,
             lease_until=now + timedelta(seconds=settings.SURVEY_ATTEMPT_LEASE_SECONDS),
         )
-    if not started:
-        return SKIPPED
-    # Read back rather than add one to what we read before: a second delivery of this
-    # task may have made an attempt in between.
-    attempts = SurveyInvitation.objects.values_list("attempts", flat=True).get(id=invitation_id)
-    # What the email says about expiry; the row's own expiry is set by the first send.
-    invitation.expires_at = invitation.expires_at or now + timedelta(days=clinic.expiry_days)
+    )
+    batch = [invitation for invitation in ready if invitation.id in started]
+    for invitation in batch:
+        invitation.attempts = started[invitation.id]
+        # What the email says about expiry; the row's own expiry is set by the first send.
+        invitation.expires_at = invitation.expires_at or now + timedelta(days=invitation.client.clinic.expiry_days)
+        invitation.errors, invitation.retry = [], False
 
-    errors, retry = [], False
-    for channel in pending:
-        outcome = _send_on(channel, invitation, mine, attempts)
-        if outcome is None:
+    sends = _store_links(batch)
+    audit = []
+    broken = None
+    with EmailBatch() as mailer:
+        for invitation, channel, token in sends:
+            if channel == Channel.EMAIL and broken is not None:
+                # The connection failed, not one message: the rest of the batch's emails
+                # would wait out the same timeout each. They retry with backoff.
+                failure = broken
+            else:
+                failure = _send_on(channel, invitation, token, mailer=mailer, audit=audit)
+            if failure is None:
+                continue
+            if channel == Channel.EMAIL and failure[2]:
+                broken = failure
+            error, permanent, _ = failure
+            log.warning(
+                "outbox.send_failed invitation=%s channel=%s attempt=%s error=%s",
+                invitation.id, channel, invitation.attempts, error,
+            )
+            invitation.errors.append(error)
+            invitation.retry = invitation.retry or not permanent
+    if audit:
+        audit_record_many(audit)
+
+    done = []
+    for invitation in batch:
+        mine = _mine(invitation.id, invitation.claim_id)
+        if invitation.retry and invitation.attempts < invitation.client.clinic.max_send_attempts:
+            delay = retry_delay(invitation.attempts)
+            # Release the attempt, and keep the claim for the backoff plus the usual
+            # grace so a sweep does not take it back while the retry waits.
+            mine.update(
+                last_error="; ".join(invitation.errors)[:300], attempt_started_at=None,
+                lease_until=timezone.now() + timedelta(seconds=delay + settings.SURVEY_STALE_SENDING_SECONDS),
+            )
+            outcomes[invitation.id] = Outcome("retry", retry_in=delay)
+        elif invitation.errors or not _got_through(invitation):
+            outcomes[invitation.id] = _finish(invitation, mine, errors=invitation.errors)
+        else:
+            done.append(invitation)
+    if done:
+        # The common case, every channel through at the first try: one UPDATE for all.
+        _claimed_by(done).update(status=Status.SENT, last_error="", attempt_started_at=None, lease_until=None)
+        outcomes.update(dict.fromkeys((invitation.id for invitation in done), Outcome("sent")))
+    return outcomes
+
+
+def _store_links(batch):
+    """Mint a link for each row and channel still to send, and store the digests, one
+    UPDATE per channel, only where the client has not stopped that channel meanwhile.
+    Returns the (invitation, channel, token) to send, in the batch's order."""
+    sends = []
+    for channel, columns in CHANNEL_COLUMNS.items():
+        wanted = [invitation for invitation in batch if channel in invitation.pending]
+        if not wanted:
             continue
-        error, permanent = outcome
-        log.warning(
-            "outbox.send_failed invitation=%s channel=%s attempt=%s error=%s", invitation_id, channel, attempts, error
-        )
-        errors.append(error)
-        retry = retry or not permanent
-
-    if retry and attempts < clinic.max_send_attempts:
-        delay = retry_delay(attempts)
-        # Release the attempt, and keep the claim for the backoff plus the usual grace
-        # so a sweep does not take it back while the retry waits.
-        mine.update(
-            last_error="; ".join(errors)[:300], attempt_started_at=None,
-            lease_until=timezone.now() + timedelta(seconds=delay + settings.SURVEY_STALE_SENDING_SECONDS),
-        )
-        return Outcome("retry", retry_in=delay)
-    return _finish(invitation, mine, errors=errors)
+        tokens = {invitation.id: new_token() for invitation in wanted}
+        stored = {
+            row[0]
+            for row in _update_returning(
+                _claimed_by(wanted).filter(**{columns.not_stopped: True}),
+                ["id"],
+                **{columns.token: Case(*(When(id=i, then=Value(digest)) for i, (_, digest) in tokens.items()))},
+            )
+        }
+        sends += [(invitation, channel, tokens[invitation.id][0]) for invitation in wanted if invitation.id in stored]
+    order = {invitation.id: n for n, invitation in enumerate(batch)}
+    return sorted(sends, key=lambda send: order[send[0].id])
 
 
-def _send_on(channel, invitation, mine, attempts):
+def _send_on(channel, invitation, token, *, mailer, audit):
     """Send the check-in on one channel. Returns None when it got through (or was
-    stopped on its way by an opt-out), else (error, permanent)."""
+    stopped on its way by an opt-out), else (error, permanent, whether the connection
+    itself failed rather than the server refusing this one message)."""
     clinic = invitation.client.clinic
-    token, digest = new_token()
-    # The link's digest is committed before the message leaves, so the link works the
-    # moment it lands; and only if the client has not stopped this channel meanwhile.
     columns = CHANNEL_COLUMNS[channel]
-    if not mine.filter(**{columns.not_stopped: True}).update(**{columns.token: digest}):
-        return None
     marked = []
 
     def mark_sent(**extra):
-        # Runs the moment the server has accepted the message (for email, before QUIT):
-        # nothing but this UPDATE lies between acceptance and the commit. See the
-        # module docstring for what a crash right here costs.
+        # Runs the moment the server has accepted the message (for email, before the
+        # next message and before QUIT): nothing but this UPDATE lies between acceptance
+        # and the commit. See the module docstring for what a crash right here costs.
         sent_at = timezone.now()
-        with transaction.atomic():
-            done = mine.update(
-                **{columns.sent: sent_at},
-                sent_at=Coalesce("sent_at", Value(sent_at)),
-                expires_at=Coalesce("expires_at", Value(sent_at + timedelta(days=clinic.expiry_days))),
-                **extra,
+        names = sorted(extra)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                _mark_sent_sql(channel, names),
+                [sent_at, sent_at, sent_at + timedelta(days=clinic.expiry_days), *(extra[n] for n in names),
+                 invitation.id, Status.SENDING, invitation.claim_id],
             )
-            if done:
-                setattr(invitation, columns.sent, sent_at)
-                audit_record(
-                    action="invitation.sent", obj=invitation, clinic=clinic,
-                    detail={"session_id": invitation.session_id, "attempts": attempts, "channel": channel},
-                )
+            done = cursor.rowcount
+        if done:
+            setattr(invitation, columns.sent, sent_at)
+            audit.append(dict(
+                action="invitation.sent", obj=invitation, clinic=clinic,
+                detail={"session_id": invitation.session_id, "attempts": invitation.attempts, "channel": channel},
+            ))
         marked.append(done)
 
     try:
-        _deliver(channel, invitation, token, name="checkin", on_accepted=mark_sent)
+        _deliver(channel, invitation, token, name="checkin", on_accepted=mark_sent, mailer=mailer)
     except TRANSIENT as exc:
         if marked:
             # Accepted and recorded; only closing the connection failed.
             return None
-        return _short_error(exc), _is_permanent(exc)
+        refused = isinstance(exc, (smtplib.SMTPRecipientsRefused, smtplib.SMTPResponseException, SmsError))
+        return _short_error(exc), _is_permanent(exc), not refused
     if not marked[0]:
         # Cancelled by an opt-out, or answered in the session, while on its way.
         log.warning("outbox.sent_but_not_marked invitation=%s channel=%s", invitation.id, channel)

@@ -44,11 +44,22 @@ def expire_invitations():
 
 @shared_task(name=outbox.SEND_INVITATION_TASK, **SEND_OPTIONS)
 def send_invitation(self, invitation_id):
+    # One row a task, as sweeps queued them before batches; kept so messages already
+    # queued by an older release still run.
     # The task id is the claim the sweep wrote on the row; retries keep it.
     outcome = outbox.invitation_send(invitation_id=invitation_id, claim_id=self.request.id)
     if outcome.retry_in is not None:
         raise self.retry(countdown=outcome.retry_in)
     return outcome.result
+
+
+@shared_task(name=outbox.SEND_INVITATIONS_TASK, **SEND_OPTIONS)
+def send_invitations(self, claims):
+    # [[invitation id, claim id], ...] as the sweep claimed them; the rows that ask for
+    # a retry are queued again, after their backoff, as a batch of their own.
+    outcomes = outbox.invitations_send([tuple(pair) for pair in claims])
+    outbox.enqueue_retries(claims, outcomes)
+    return len(outcomes)
 
 
 @shared_task(name=outbox.SEND_REMINDER_TASK, **SEND_OPTIONS)

@@ -351,6 +351,12 @@ SURVEY_ATTEMPT_LEASE_SECONDS = CELERY_TASK_TIME_LIMIT + 60
 SURVEY_STALE_SENDING_SECONDS = env.int("SURVEY_STALE_SENDING_SECONDS", default=15 * 60)
 # Rows one sweep claims in one transaction; a full batch queues the next sweep at once.
 SURVEY_DISPATCH_BATCH = env.int("SURVEY_DISPATCH_BATCH", default=500)
+# Rows a send task takes: its emails share one SMTP connection and its writes are a fixed
+# number of statements, plus one UPDATE per message. A connection that fails stops the
+# batch's emails (they retry with backoff), so one batch waits out at most one
+# EMAIL_TIMEOUT, well inside the task time limit. A smaller batch spreads a sweep over
+# more workers.
+SURVEY_SEND_BATCH = env.int("SURVEY_SEND_BATCH", default=25)
 # Unsubscribe links keep working this long after the email was sent.
 SURVEY_UNSUBSCRIBE_DAYS = 90
 # Survey pages, per client IP (django-ratelimit syntax).

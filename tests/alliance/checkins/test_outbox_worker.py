@@ -154,7 +154,12 @@ def test_a_worker_killed_mid_batch_loses_nothing(smtp_server, celery_worker):
     outbox.invitations_dispatch_due()
     # Kill at an arbitrary moment of the batch: triggered by the database, not by an
     # email arriving, which would aim the kill at the instant after SMTP acceptance.
-    wait_for(lambda: status_counts().get("sent", 0) >= 40, interval=0.05, what="the batch to get going")
+    # Counted by each message's own sent time, not the row's status (which a send task
+    # sets for its whole batch at the end), so the kill lands inside a batch.
+    wait_for(
+        lambda: SurveyInvitation.objects.filter(email_sent_at__isnull=False).count() >= 40,
+        interval=0.05, what="the batch to get going",
+    )
     first.kill()
     time.sleep(0.5)  # let the SMTP server finish anything whose last byte was sent
     at_kill = len(smtp.received())

@@ -186,7 +186,12 @@ def test_a_worker_killed_mid_batch_loses_no_text(smtp_server, celery_worker, fak
     expected = due_invitations(200, by="sms")
     started = time.monotonic()
     outbox.invitations_dispatch_due()
-    wait_for(lambda: status_counts().get("sent", 0) >= 40, interval=0.05, what="the batch to get going")
+    # Counted by each message's own sent time, not the row's status (which a send task
+    # sets for its whole batch at the end), so the kill lands inside a batch.
+    wait_for(
+        lambda: SurveyInvitation.objects.filter(sms_sent_at__isnull=False).count() >= 40,
+        interval=0.05, what="the batch to get going",
+    )
     first.kill()
     time.sleep(0.5)
     at_kill = len(fake_twilio.received())
