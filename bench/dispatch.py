@@ -214,7 +214,8 @@ def make_due(ids):
 
 def worker_args(queue, node, concurrency):
     # As docker-compose.yml runs the worker (INFO log, children recycled after 1,000
-    # tasks), on the prefork pool, with a queue of its own.
+    # tasks, four processes unless told otherwise), on the prefork pool, with a queue of
+    # its own.
     return [
         sys.executable, "-m", "celery", "-A", "config", "worker", "-Q", queue, "-n", node,
         "-P", "prefork", f"--concurrency={concurrency}", "--max-tasks-per-child=1000", "--loglevel=INFO",
@@ -496,7 +497,9 @@ def main(argv=None):
     parser.add_argument("--out", required=True, help="JSON file to write")
     parser.add_argument("--redis-url", default=os.environ.get("REDIS_URL") or _procs.DEFAULT_REDIS_URL)
     parser.add_argument("--emails", type=int, default=10_000)
-    parser.add_argument("--concurrency", type=int, default=os.cpu_count() or 2, help="Celery prefork processes")
+    # docker-compose.yml's worker default (WORKER_CONCURRENCY): sending is mostly waiting
+    # on SMTP and on commits, so a worker runs more processes than cores.
+    parser.add_argument("--concurrency", type=int, default=4, help="Celery prefork processes (compose's default)")
     parser.add_argument("--rounds", type=int, default=4, help="Celery/smtplib turns, a block of emails each")
     parser.add_argument("--timeout", type=int, default=1800, help="seconds to wait for every email, in all")
     args = parser.parse_args(argv)

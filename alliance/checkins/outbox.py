@@ -47,7 +47,7 @@ import smtplib
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
-from functools import reduce
+from functools import lru_cache, reduce
 
 from celery import current_app
 from django.conf import settings
@@ -88,11 +88,28 @@ SKIPPED = Outcome("skipped")
 
 
 def survey_url(token):
-    return settings.SITE_URL + reverse("survey_checkin", args=[token])
+    return _link("survey_checkin", token)
 
 
 def unsubscribe_url(token):
-    return settings.SITE_URL + reverse("survey_unsubscribe", args=[token])
+    return _link("survey_unsubscribe", token)
+
+
+_TOKEN_MARK = "TOKEN"
+
+
+@lru_cache(maxsize=8)
+def _link_parts(url_name, site_url):
+    """The absolute URL of `url_name` around its token, reversed once per process: a
+    batch builds two links an email, and reversing is most of what building one costs.
+    (Tokens are URL-safe base64, which reverse() would leave as they are.)"""
+    before, _, after = (site_url + reverse(url_name, args=[_TOKEN_MARK])).rpartition(_TOKEN_MARK)
+    return before, after
+
+
+def _link(url_name, token):
+    before, after = _link_parts(url_name, settings.SITE_URL)
+    return f"{before}{token}{after}"
 
 
 def _email_for(invitation, token, *, name):
@@ -373,9 +390,9 @@ def invitations_send(claims):
     ]
     ready = []
     for invitation in rows:
-        mine = _mine(invitation.id, invitation.claim_id)
         invitation.pending = _pending_channels(invitation) if invitation.session.was_attended else []
         if not invitation.pending:
+            mine = _mine(invitation.id, invitation.claim_id)
             if _got_through(invitation):
                 errors = [invitation.last_error] if invitation.last_error else []
                 outcomes[invitation.id] = _finish(invitation, mine, errors=errors)
@@ -386,6 +403,7 @@ def invitations_send(claims):
                 outcomes[invitation.id] = Outcome("cancelled")
         elif invitation.attempts >= invitation.client.clinic.max_send_attempts:
             # Reclaimed after crashes that used up every attempt.
+            mine = _mine(invitation.id, invitation.claim_id)
             outcomes[invitation.id] = _finish(invitation, mine, errors=[invitation.last_error or "attempts exhausted"])
         else:
             ready.append(invitation)
@@ -438,18 +456,17 @@ def invitations_send(claims):
 
     done = []
     for invitation in batch:
-        mine = _mine(invitation.id, invitation.claim_id)
         if invitation.retry and invitation.attempts < invitation.client.clinic.max_send_attempts:
             delay = retry_delay(invitation.attempts)
             # Release the attempt, and keep the claim for the backoff plus the usual
             # grace so a sweep does not take it back while the retry waits.
-            mine.update(
+            _mine(invitation.id, invitation.claim_id).update(
                 last_error="; ".join(invitation.errors)[:300], attempt_started_at=None,
                 lease_until=timezone.now() + timedelta(seconds=delay + settings.SURVEY_STALE_SENDING_SECONDS),
             )
             outcomes[invitation.id] = Outcome("retry", retry_in=delay)
         elif invitation.errors or not _got_through(invitation):
-            outcomes[invitation.id] = _finish(invitation, mine, errors=invitation.errors)
+            outcomes[invitation.id] = _finish(invitation, _mine(invitation.id, invitation.claim_id), errors=invitation.errors)
         else:
             done.append(invitation)
     if done:
