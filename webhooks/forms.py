@@ -13,6 +13,7 @@ class SubscriptionForm(forms.Form):
     )
     events = forms.MultipleChoiceField(
         label=_("Events"), choices=SUBSCRIBABLE_EVENTS, widget=forms.CheckboxSelectMultiple,
+        initial=[value for value, _label in SUBSCRIBABLE_EVENTS],
         error_messages={"required": _("Choose at least one event.")},
     )
     scope = forms.ChoiceField(
