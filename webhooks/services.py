@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -149,6 +150,15 @@ def webhook_events_for_checkins(*, client_id, checkin_ids, now=None):
                 next_attempt_at=now, payload=_envelope(key, Event.CHECKIN_RECEIVED, subscription.clinic_id, data, now),
             ))
     return _write(rows)
+
+
+def webhook_deliveries_forget_client(*, clinic_id, client_id):
+    """Delete every delivery about this client, sent or waiting: called when the client
+    is erased (clinic/rights/services.py), so neither the log nor a retry keeps their
+    scores. Returns how many went."""
+    about = Q(payload__data__checkin__client__id=client_id) | Q(payload__data__flag__client__id=client_id)
+    deleted, _ = Delivery.objects.filter(about, subscription__clinic_id=clinic_id).delete()
+    return deleted
 
 
 # --- Subscriptions ------------------------------------------------------------------------

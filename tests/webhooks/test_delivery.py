@@ -212,3 +212,18 @@ def test_another_clinics_events_never_reach_this_clinics_webhook(receiver, subsc
     subscribe(rx)
     answer(ClientFactory(therapist=mallory), 5)
     assert not Delivery.objects.exists()
+
+
+def test_erasing_a_client_erases_their_deliveries_sent_or_waiting(receiver, subscribe, alice_client, bob_client):
+    from clinic.rights.services import client_erase
+
+    rx = receiver(then=500)
+    subscription = subscribe(rx)
+    answer(alice_client, 6)
+    answer(bob_client, 9)
+    kept = Delivery.objects.filter(payload__data__checkin__client__id=bob_client.pk).count()
+    about_alice = Delivery.objects.count() - kept
+    assert kept == 1 and about_alice == 2  # her check-in and the low-alliance flag it raised
+    event, _ = client_erase(client=alice_client)
+    assert event.detail["webhook_deliveries"] == about_alice
+    assert list(Delivery.objects.filter(subscription=subscription).values_list("payload__data__checkin__client__id", flat=True)) == [bob_client.pk]
