@@ -51,10 +51,12 @@ class Received:
 
 
 class Receiver:
-    """`answers`: the status codes to answer, in order; after them, `then` (200)."""
+    """`answers`: the status codes to answer, in order; after them, `then` (200).
+    `hold_first`: seconds to sit on the first request before answering (a slow system)."""
 
-    def __init__(self, secret="", answers=(), then=200):
+    def __init__(self, secret="", answers=(), then=200, hold_first=0):
         self.secret = secret
+        self.hold_first = hold_first
         self.answers = list(answers)
         self.then = then
         self.received = []
@@ -65,6 +67,9 @@ class Receiver:
             def do_POST(self):
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 headers = {k: v for k, v in self.headers.items()}
+                with receiver.lock:
+                    hold, receiver.hold_first = receiver.hold_first, 0
+                time.sleep(hold)
                 with receiver.lock:
                     code = receiver.answers.pop(0) if receiver.answers else receiver.then
                     ok = verify(receiver.secret, headers, body)

@@ -227,3 +227,15 @@ def test_erasing_a_client_erases_their_deliveries_sent_or_waiting(receiver, subs
     event, _ = client_erase(client=alice_client)
     assert event.detail["webhook_deliveries"] == about_alice
     assert list(Delivery.objects.filter(subscription=subscription).values_list("payload__data__checkin__client__id", flat=True)) == [bob_client.pk]
+
+
+def test_a_redirect_is_not_followed_and_counts_as_a_failure(receiver, subscribe, alice_client):
+    """A redirect could lead a delivery inside our network: it is a failed attempt."""
+    rx = receiver(answers=[302])
+    subscribe(rx, events=["checkin.received"])
+    answer(alice_client)
+    [(subscription_id, (claim, outcome))] = sweep_and_send().items()
+    assert outcome.result == "retry"
+    delivery = Delivery.objects.get()
+    assert (delivery.status, delivery.last_status_code, delivery.last_error) == ("pending", 302, "HTTP 302")
+    assert len(rx.got()) == 1

@@ -56,3 +56,40 @@ def test_a_worker_delivers_the_checkin_and_its_flag_in_order_retrying_a_500(
     # Delivered once each: nothing more arrives.
     time.sleep(1.5)
     assert len(rx.delivered()) == Delivery.objects.filter(subscription=subscription).count()
+
+
+def test_a_worker_killed_mid_delivery_loses_nothing_and_resends_under_the_same_key(
+    receiver, subscribe, smtp_server, celery_worker, carol, settings,
+):
+    """The crash window of webhooks/outbox.py: the receiver took the POST, the worker died
+    before recording it. Once the lease runs out the sweep (here, as beat would run it)
+    claims the subscription again and a new worker sends the same delivery, under the
+    same Idempotency-Key, then the next one."""
+    from webhooks import outbox
+    from webhooks.services import subscription_send_test
+
+    rx = receiver(hold_first=4)
+    subscription = subscribe(rx)
+    first = subscription_send_test(subscription=subscription, by=carol)
+    second = subscription_send_test(subscription=subscription, by=carol)
+    smtp = smtp_server()
+    worker = celery_worker(smtp, name="doomed")
+    outbox.deliveries_dispatch_due()
+    wait_for(lambda: Delivery.objects.get(pk=first.pk).attempts == 1, what="the first attempt to start")
+    worker.kill()
+    wait_for(lambda: rx.got(), what="the receiver to answer the dead worker", timeout=10)
+    first.refresh_from_db()
+    assert first.status == "pending"  # accepted, but never recorded
+
+    celery_worker(smtp, name="w2")
+    # Nothing is taken back while the lease holds.
+    assert outbox.deliveries_dispatch_due() == []
+    wait_for(lambda: outbox.deliveries_dispatch_due(), what="the lease to run out", timeout=settings.WEBHOOK_LEASE_SECONDS + 10)
+    wait_for(
+        lambda: not Delivery.objects.filter(subscription=subscription, status="pending").exists(),
+        what="both deliveries recorded",
+    )
+    assert [r.key for r in rx.got()] == [first.idempotency_key, first.idempotency_key, second.idempotency_key]
+    assert all(r.verified for r in rx.got())
+    first.refresh_from_db()
+    assert (first.status, first.attempts) == ("delivered", 2)
