@@ -196,7 +196,7 @@ def subscription_deliver(*, subscription_id, claim_id):
     the first failure. Returns an Outcome; `retry_in` asks the Celery task to run again
     later under the same claim."""
     mine = Subscription.objects.filter(pk=subscription_id, claim_id=claim_id, is_active=True)
-    subscription = mine.first()
+    subscription = mine.select_related("clinic").first()
     if subscription is None:
         return SKIPPED
     deadline = time.monotonic() + max(
@@ -234,6 +234,12 @@ def subscription_deliver(*, subscription_id, claim_id):
                         status=Status.DELIVERED, sent_at=timezone.now(), last_status_code=code, last_error="",
                     )
                     mine.update(consecutive_failures=0)
+                    # Client data left for another system: the trail says what, to
+                    # which subscription (and so set up by whom), never the scores.
+                    audit_record(
+                        action="webhook.delivered", obj=subscription, clinic=subscription.clinic, record_ip=False,
+                        detail={"event": head.event, "key": head.idempotency_key, "client_id": _client_id(head)},
+                    )
                 delivered += 1
                 continue
             log.warning(
@@ -241,6 +247,12 @@ def subscription_deliver(*, subscription_id, claim_id):
                 subscription_id, head.pk, attempts, error,
             )
             return _failed(subscription, mine, head, attempts=attempts, code=code, error=error, delivered=delivered)
+
+
+def _client_id(delivery):
+    data = delivery.payload.get("data", {})
+    item = data.get("checkin") or data.get("flag") or {}
+    return item.get("client", {}).get("id")
 
 
 def _failed(subscription, mine, delivery, *, attempts, code, error, delivered):

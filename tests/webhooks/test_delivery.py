@@ -239,3 +239,16 @@ def test_a_redirect_is_not_followed_and_counts_as_a_failure(receiver, subscribe,
     delivery = Delivery.objects.get()
     assert (delivery.status, delivery.last_status_code, delivery.last_error) == ("pending", 302, "HTTP 302")
     assert len(rx.got()) == 1
+
+
+def test_each_delivery_leaves_an_audit_row_naming_the_client_not_the_scores(receiver, subscribe, alice_client):
+    from audit.models import AuditEvent
+
+    rx = receiver()
+    subscription = subscribe(rx, events=["checkin.received"])
+    checkin = answer(alice_client, 6, comment="Rushed")
+    sweep_and_send()
+    row = AuditEvent.objects.get(action="webhook.delivered")
+    assert (row.object_type, row.object_id) == ("subscription", str(subscription.pk))
+    assert row.detail == {"event": "checkin.received", "key": f"checkin:{checkin.pk}", "client_id": alice_client.pk}
+    assert row.clinic == alice_client.clinic
