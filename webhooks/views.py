@@ -46,8 +46,9 @@ def webhook_create(request):
                 scope=form.cleaned_data["scope"], by=request.user, request=request,
             )
         except ValidationError as exc:
-            for field, errors in exc.message_dict.items() if hasattr(exc, "error_dict") else [(None, exc.messages)]:
-                form.add_error(field if field in form.fields else None, errors)
+            errors = exc.message_dict if hasattr(exc, "error_dict") else {None: exc.messages}
+            for field, field_errors in errors.items():
+                form.add_error(field if field in form.fields else None, field_errors)
         else:
             # Rendered, not redirected: the secret is never kept in the session or a URL.
             return render(request, "webhooks/created.html", {
