@@ -21,6 +21,8 @@ urlpatterns = [
     # Clinic admin: dashboards, staff, settings and data rights (clinic/), audit trail.
     path("clinic/", include("clinic.urls")),
     path("clinic/audit/", include("audit.urls")),
+    # Signed events for the clinic's other systems (webhooks/).
+    path("clinic/webhooks/", include("webhooks.urls")),
     path("admin/", admin.site.urls),
 ]
 

@@ -7,7 +7,7 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGES = ("accounts", "alliance", "audit", "clients", "clinic", "config", "sessions")
+PACKAGES = ("accounts", "alliance", "audit", "clients", "clinic", "config", "sessions", "webhooks")
 
 
 def _module_name(path):
@@ -114,5 +114,5 @@ def test_it_imports_downwards_only():
 
 
 def test_it_keeps_a_test_folder_for_each_capability():
-    for folder in ("alliance/checkins", "alliance/flags", "clinic/dashboards", "clinic/staff", "clinic/settings", "clinic/rights"):
+    for folder in ("alliance/checkins", "alliance/flags", "clinic/dashboards", "clinic/staff", "clinic/settings", "clinic/rights", "webhooks"):
         assert (ROOT / folder).is_dir() and list((ROOT / "tests" / folder).glob("test_*.py")), folder

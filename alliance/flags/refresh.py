@@ -22,6 +22,7 @@ from django.utils import timezone
 
 from alliance.flags.rules import flags_recompute_for_client
 from alliance.models import CheckIn
+from webhooks.services import webhook_events_for_checkins
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +52,11 @@ def flags_refresh(client_id):
         pending = list(CheckIn.objects.filter(client_id=client_id, flags_pending=True).order_by().values_list("pk", flat=True))
         if not pending:
             return 0
+        # "Check-in received" is written here, after the answer committed, rather than
+        # in the answer's own transaction (the client's POST stays minimal); before the
+        # recompute, so a receiver gets the check-in before the flags it raises. The
+        # task and the stale sweep may both get here: the event's key makes it once.
+        webhook_events_for_checkins(client_id=client_id, checkin_ids=pending)
         try:
             flags_recompute_for_client(client=Client(pk=client_id))
         except Client.DoesNotExist:

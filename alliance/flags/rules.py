@@ -38,6 +38,7 @@ from django.utils import timezone
 
 from alliance.models import SCORE_FIELDS, CheckIn, Flag, SurveyInvitation
 from sessions.models import Session
+from webhooks.services import webhook_events_for_flags
 
 
 @dataclass(frozen=True)
@@ -194,4 +195,7 @@ def flags_recompute_for_client(*, client, now=None):
                 severity=Flag.SEVERITY[kind], raised_at=now,
             )
         )
+    # In this transaction: a flag change and its webhook events commit together, or
+    # neither does (webhooks/services.py).
+    webhook_events_for_flags(client=client, raised=raised, resolved=resolved, now=now)
     return raised, resolved

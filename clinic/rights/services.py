@@ -17,6 +17,7 @@ from django.utils import timezone
 from alliance.models import CheckIn, Flag, SurveyInvitation
 from audit.services import audit_record
 from sessions.models import Session, SessionNote
+from webhooks.services import webhook_deliveries_forget_client
 
 from clients.models import Client
 
@@ -162,6 +163,7 @@ def client_erase(*, client, actor=None, request=None, reason="request"):
     client_id = client.pk
     session_ids = list(Session.objects.filter(client=client).values_list("pk", flat=True))
     client.delete()
+    webhook_deliveries = webhook_deliveries_forget_client(clinic_id=clinic.pk, client_id=client_id)
     event = audit_record(
         action="client.erase",
         actor=actor,
@@ -169,7 +171,7 @@ def client_erase(*, client, actor=None, request=None, reason="request"):
         request=request,
         object_type="client",
         object_id=client_id,
-        detail={"reason": reason, "deleted": counts, "session_ids": session_ids},
+        detail={"reason": reason, "deleted": counts, "session_ids": session_ids, "webhook_deliveries": webhook_deliveries},
     )
     return event, counts
 

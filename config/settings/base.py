@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "sessions.apps.TherapySessionsConfig",
     "alliance",
     "clinic",
+    "webhooks",
 ]
 
 MIDDLEWARE = [
@@ -321,6 +322,7 @@ CELERY_BEAT_SCHEDULE = {
     "expire-invitations": {"task": "alliance.tasks.expire_invitations", "schedule": 60.0},
     "resume-flag-recomputes": {"task": "alliance.flags.tasks.resume_flag_recomputes", "schedule": 60.0},
     "refresh-stale-flags": {"task": "alliance.flags.tasks.refresh_stale_flags", "schedule": 60.0},
+    "dispatch-webhooks": {"task": "webhooks.tasks.dispatch_webhooks", "schedule": 60.0},
 }
 
 # --- Flags after a client's answer (alliance/flags/refresh.py) ----------------------------
@@ -363,6 +365,26 @@ SURVEY_UNSUBSCRIBE_DAYS = 90
 SURVEY_RATE_LIMIT = env("SURVEY_RATE_LIMIT", default="30/m")
 # How long an in-session link (QR code, short code, hand-over screen) stays open.
 IN_SESSION_CHECKIN_MINUTES = env.int("IN_SESSION_CHECKIN_MINUTES", default=15)
+
+# --- Webhooks (webhooks/outbox.py) --------------------------------------------------------
+# A failed delivery is tried again after base * 2**(attempts - 1) seconds, capped; after
+# this many failures in a row its subscription is turned off and the clinic admins told.
+WEBHOOK_RETRY_BASE_SECONDS = env.int("WEBHOOK_RETRY_BASE_SECONDS", default=30)
+WEBHOOK_RETRY_MAX_SECONDS = env.int("WEBHOOK_RETRY_MAX_SECONDS", default=60 * 60)
+WEBHOOK_DISABLE_AFTER_FAILURES = env.int("WEBHOOK_DISABLE_AFTER_FAILURES", default=10)
+# Short timeouts: a slow receiver must not hold a worker.
+WEBHOOK_CONNECT_TIMEOUT = env.int("WEBHOOK_CONNECT_TIMEOUT", default=5)
+WEBHOOK_READ_TIMEOUT = env.int("WEBHOOK_READ_TIMEOUT", default=10)
+# Deliveries one task sends before handing the rest to a fresh one; subscriptions one
+# sweep claims.
+WEBHOOK_BATCH = env.int("WEBHOOK_BATCH", default=50)
+WEBHOOK_DISPATCH_BATCH = env.int("WEBHOOK_DISPATCH_BATCH", default=200)
+# A claimed subscription whose worker died is claimed again after this; it exceeds the
+# hard task time limit, so a claim is never taken from a task that may still be sending.
+WEBHOOK_LEASE_SECONDS = CELERY_TASK_TIME_LIMIT + 60
+# Webhook URLs on loopback or private networks are refused (server-side request
+# forgery, webhooks/destinations.py). Development and tests receive on loopback.
+WEBHOOKS_ALLOW_PRIVATE_ADDRESSES = env.bool("WEBHOOKS_ALLOW_PRIVATE_ADDRESSES", default=False)
 
 # --- Cache ------------------------------------------------------------------------------
 # Rate limits count in the cache, so it must be shared by every web process: Redis when

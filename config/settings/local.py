@@ -19,3 +19,5 @@ TEMPLATES = copy.deepcopy(TEMPLATES)
 TEMPLATES[0]["OPTIONS"]["debug"] = True
 # The development outbox page (alliance/checkins/dev_views.py) lists var/outbox/ emails.
 RAPPORT_DEV_OUTBOX = True
+# Webhook receivers under `make run` live on this machine (webhooks/destinations.py).
+WEBHOOKS_ALLOW_PRIVATE_ADDRESSES = env.bool("WEBHOOKS_ALLOW_PRIVATE_ADDRESSES", default=True)

@@ -13,6 +13,8 @@ DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS")
 SITE_URL = env("SITE_URL").rstrip("/")
 RAPPORT_DEV_OUTBOX = False
+# Never webhooks into our own network (webhooks/destinations.py).
+WEBHOOKS_ALLOW_PRIVATE_ADDRESSES = False
 # Texting is off until a provider is configured (SMS_URL=twilio://…, see .env.example).
 SMS_URL = env_secret("SMS_URL", default="none://")
 SMS_ENABLED = not SMS_URL.startswith("none:")

@@ -43,5 +43,15 @@ EMAIL_TIMEOUT = 5
 SURVEY_ATTEMPT_LEASE_SECONDS = CELERY_TASK_TIME_LIMIT + 2
 SURVEY_STALE_SENDING_SECONDS = 10
 
+# Webhook receivers in tests are http.server threads on loopback; the SSRF tests turn
+# this off. Small timings so retry and disable tests finish in seconds.
+WEBHOOKS_ALLOW_PRIVATE_ADDRESSES = True
+WEBHOOK_RETRY_BASE_SECONDS = 1
+WEBHOOK_RETRY_MAX_SECONDS = 2
+WEBHOOK_DISABLE_AFTER_FAILURES = 3
+WEBHOOK_CONNECT_TIMEOUT = 2
+WEBHOOK_READ_TIMEOUT = 3
+WEBHOOK_LEASE_SECONDS = CELERY_TASK_TIME_LIMIT + 2
+
 # Small batches, so a recompute of a few clients shows its progress step by step.
 FLAG_RECOMPUTE_BATCH = 2

@@ -111,6 +111,15 @@ STAFF_PAGES = (
     StaffPage("audit", ADMIN, "/clinic/audit/", key=(
         'role=button[name="Filter"]', "column:Who", "column:Action", "column:Detail",
     )),
+    StaffPage("webhooks", ADMIN, "/clinic/webhooks/", key=(
+        'role=button[name="Add webhook"]', 'role=button[name="Send a test event"]', 'role=button[name="Turn on"]',
+        '[data-testid="webhook-failed-banner"]', "column:Events", "column:Status", "column:Last delivered",
+    )),
+    StaffPage("webhook-deliveries", ADMIN, "/clinic/webhooks/{subscription}/deliveries/", key=(
+        'role=link[name="Back to webhooks"]', "column:Idempotency key", "column:Status", "column:Last answer",
+    )),
+    StaffPage("webhook-created", ADMIN, "/clinic/webhooks/", fill={"URL": "https://ehr.harbour-clinic.example.org/rapport/events"},
+              press="Add webhook", key=('[data-testid="webhook-secret"]', 'role=link[name="I have copied it, back to webhooks"]')),
     StaffPage("audit-lockouts", ADMIN, "/clinic/audit/lockouts/", key=(
         'role=button[name="Unlock"]', 'role=button[name="Reset two-step login"]',
     )),
@@ -249,6 +258,33 @@ def second_therapists_client(bob_client):
     flags_recompute_for_client(client=bob_client)
 
 
+def webhooks_with_history(clinic):
+    """A webhook with deliveries in every state (delivered, retrying, waiting), and one
+    turned off after failures, for the banner. Returns the first."""
+    from webhooks.models import Delivery, Event, Subscription
+
+    now = timezone.now()
+    working = Subscription.objects.create(
+        clinic=clinic, url="https://ehr.harbour-clinic.example.org/integrations/rapport/webhooks/receive",
+        events=["checkin.received", "flag.raised", "flag.resolved"], secret="whsec_seeded", consecutive_failures=1,
+    )
+    for i, (status, attempts, code, error) in enumerate([
+        ("delivered", 1, 200, ""), ("delivered", 2, 200, ""), ("pending", 1, 503, "HTTP 503"), ("pending", 0, None, ""),
+    ]):
+        Delivery.objects.create(
+            subscription=working, event=[Event.CHECKIN_RECEIVED, Event.FLAG_RAISED][i % 2],
+            idempotency_key=f"checkin:{1000 + i}", payload={}, status=status, attempts=attempts, last_status_code=code,
+            last_error=error, created_at=now - timedelta(minutes=10 - i), sent_at=now if status == "delivered" else None,
+            next_attempt_at=now + timedelta(minutes=1),
+        )
+    Subscription.objects.create(
+        clinic=clinic, url="http://old-pms.example.org/hook", events=["flag.raised"], secret="whsec_old",
+        scope=Subscription.Scope.SCORES_AND_COMMENTS, is_active=False, disabled_at=now - timedelta(hours=2),
+        disabled_reason=Subscription.DisabledReason.FAILURES, consecutive_failures=10,
+    )
+    return working
+
+
 def seed_staff_pages(*, alice, bob, carol, alice_client, bob_client):
     """The clinic the pages are shown with: alice's populated caseload, bob's clients
     for the dashboards, staff with long emails and in every state (invited, locked out,
@@ -274,6 +310,8 @@ def seed_staff_pages(*, alice, bob, carol, alice_client, bob_client):
     handover = session_on(ClientFactory(therapist=alice, display_name="H.O."), days_ago=0)
     rated = Session.objects.filter(client=alice_client, scheduled_start__lt=timezone.now()).latest("scheduled_start")
 
+    subscription = webhooks_with_history(clinic)
+
     # An email's links, as the outbox sends them, for the unsubscribe page.
     emailed = ClientFactory(therapist=bob, display_name="E.M.")
     _, sent = log_session(client=emailed)
@@ -289,6 +327,7 @@ def seed_staff_pages(*, alice, bob, carol, alice_client, bob_client):
         "unrated_session": unrated.pk,
         "handover_session": handover.pk,
         "alice": alice.pk,
+        "subscription": subscription.pk,
         "alice_email": alice.email,
         "reset_uid": urlsafe_base64_encode(force_bytes(alice.pk)),
         "reset_token": default_token_generator.make_token(alice),

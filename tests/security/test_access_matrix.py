@@ -79,6 +79,14 @@ TABLE = {
     # (tests/alliance/checkins/test_sms_webhooks.py).
     "sms_status": (None, {"public"}, ()),
     "sms_incoming": (None, {"public"}, ()),
+    # Webhooks (webhooks/): the clinic admin's, each subscription of their own clinic only.
+    "webhook_list": (None, {"admin"}, ()),
+    "webhook_create": (None, {"admin"}, ()),
+    "webhook_deliveries": ("subscription", {"admin:clinic"}, ()),
+    "webhook_test": ("subscription", {"admin:clinic"}, ()),
+    "webhook_disable": ("subscription", {"admin:clinic"}, ()),
+    "webhook_enable": ("subscription", {"admin:clinic"}, ()),
+    "webhook_delete": ("subscription", {"admin:clinic"}, ()),
     # Development only (RAPPORT_DEV_OUTBOX; 404 in production), and for logged-in staff even then.
     "dev_outbox": (None, {"staff"}, ()),
 }

@@ -1,8 +1,8 @@
 """Notes stay private: a unique marker written as Alice's session note must come back
 only on Alice's own pages. Every URL in the URL configuration is requested as every role
 (and, for the Django admin, as a platform superuser), by GET and where sensible by POST;
-every response body, every log line (DEBUG and up), every audit row and every email sent
-is searched for the marker."""
+every response body, every log line (DEBUG and up), every audit row, every email sent and
+every webhook delivered is searched for the marker."""
 
 import json
 import logging
@@ -18,6 +18,7 @@ from audit.models import AuditEvent
 from tests.factories import UserFactory
 from tests.security.test_access_matrix import ADMIN_NAMESPACE, ADMIN_PARAMS, TABLE, allowed, kwargs_for
 from tests.security.world import ROLES, all_routes, build_world, login_client
+from tests.webhooks.receiver import Receiver
 
 pytestmark = pytest.mark.django_db
 
@@ -101,6 +102,8 @@ def test_the_note_marker_appears_only_on_the_authors_pages(caplog, settings):
     look("carol", "POST", "clinic_staff_invite", clients["carol"].post(
         reverse("clinic_staff_invite"), {"full_name": "New Colleague", "email": "colleague@example.com"}))
 
+    webhook_bodies = _webhook_deliveries(world)
+
     admin_routes = [r for r in routes if r.name.startswith(ADMIN_NAMESPACE)]
     for route in admin_routes:
         url = _admin_url(route)
@@ -129,3 +132,34 @@ def test_the_note_marker_appears_only_on_the_authors_pages(caplog, settings):
     assert not log_hits, f"note text in the logs: {log_hits[:3]}"
     assert not audit_hits, f"note text in audit rows {audit_hits}"
     assert not mail_hits, f"note text in emails: {mail_hits}"
+    # The webhook under the widest scope carried alice's client's check-in and comment
+    # (so the walk reached it), and never the note.
+    assert any(b"comment for alice" in body for body in webhook_bodies), "no webhook delivery carried the check-in"
+    assert not [b for b in webhook_bodies if marker.encode() in b], "note text in a webhook delivery"
+
+
+def _webhook_deliveries(world):
+    """Subscribe a receiver on loopback to every event with comments, let alice's
+    client's answer and flags travel through the real refresh and outbox, and return
+    the bodies it received."""
+    from alliance.flags.refresh import flags_refresh
+    from alliance.models import CheckIn
+    from webhooks import outbox
+    from webhooks.models import Subscription
+    from webhooks.services import subscription_create
+
+    receiver = Receiver().start()
+    try:
+        subscription, receiver.secret = subscription_create(
+            clinic=world.users["carol"].clinic, url=receiver.url, by=world.users["carol"],
+            events=["checkin.received", "flag.raised", "flag.resolved"], scope=Subscription.Scope.SCORES_AND_COMMENTS,
+        )
+        CheckIn.objects.filter(client=world.clients[AUTHOR]).update(flags_pending=True)
+        flags_refresh(world.clients[AUTHOR].pk)
+        assert subscription.pk in outbox.deliveries_dispatch_due()
+        claim = Subscription.objects.values_list("claim_id", flat=True).get(pk=subscription.pk)
+        outbox.subscription_deliver(subscription_id=subscription.pk, claim_id=claim)
+        assert receiver.got() and all(r.verified for r in receiver.got())
+        return [r.body for r in receiver.got()]
+    finally:
+        receiver.stop()

@@ -17,6 +17,7 @@ from alliance.checkins.invitations import new_token
 from alliance.models import Flag, SurveyInvitation
 from sessions.models import SessionNote
 from tests.factories import CheckInFactory, ClientFactory, ClinicFactory, SessionFactory, UserFactory
+from webhooks.models import Subscription
 
 ROLES = ("alice", "bob", "carol", "mallory", "olga", "anonymous")
 THERAPISTS = {"alice", "bob", "mallory"}
@@ -81,6 +82,14 @@ def build_world(marker="MARKER-not-set"):
     invited.set_unusable_password()
     invited.save()
 
+    # A webhook per clinic (webhooks/): the admin pages name it by id.
+    subscriptions = {
+        name: Subscription.objects.create(
+            clinic=clinic, url=f"https://ehr-{name.lower()}.example.org/hook", events=["flag.raised"], secret=f"whsec_{name}",
+        )
+        for name, clinic in (("A", clinic_a), ("B", clinic_b))
+    }
+
     def per_owner(kind, mapping, attr="pk"):
         return [
             Obj(f"{kind} of {o}", getattr(v, attr), CLINIC_OF[o], therapist=o) for o, v in mapping.items()
@@ -97,6 +106,7 @@ def build_world(marker="MARKER-not-set"):
         "join": [Obj("join link", (urlsafe_base64_encode(force_bytes(invited.pk)), default_token_generator.make_token(invited)), "A")],
         "reset": [Obj("reset link", (urlsafe_base64_encode(force_bytes(users["bob"].pk)), default_token_generator.make_token(users["bob"])), "A")],
         "table": [Obj("table", "therapists", "A")],
+        "subscription": [Obj(f"webhook of clinic {c}", s.pk, c) for c, s in subscriptions.items()],
     }
     return World(users=users, clients=clients, sessions=sessions, objects=objects, marker=marker)
 

@@ -1,5 +1,5 @@
-"""Re-encrypt every session note and every client comment under the newest key in
-NOTE_ENCRYPTION_KEYS.
+"""Re-encrypt every session note, every client comment and every webhook signing secret
+(webhooks.models.Subscription) under the newest key in NOTE_ENCRYPTION_KEYS.
 
 Rotate by prepending a new key to NOTE_ENCRYPTION_KEYS, running this command, and only
 then removing the old key. It never prints or logs a note or a comment, only counts.
@@ -21,6 +21,25 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         self._rotate_notes()
         self._rotate_comments()
+        self._rotate_webhook_secrets()
+
+    def _rotate_webhook_secrets(self):
+        """Few rows (a handful per clinic): one transaction, through a raw cursor for the
+        same reason as comments."""
+        with transaction.atomic(), connection.cursor() as cursor:
+            lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
+            cursor.execute(f"SELECT id, secret FROM webhooks_subscription WHERE secret <> '' ORDER BY id{lock}")
+            updates = []
+            for pk, ciphertext in cursor.fetchall():
+                try:
+                    updates.append((notes.rotate(ciphertext), pk))
+                except InvalidToken:
+                    raise CommandError(
+                        f"Webhook {pk}'s signing secret cannot be decrypted with any configured key; "
+                        "no secret was re-encrypted."
+                    ) from None
+            cursor.executemany("UPDATE webhooks_subscription SET secret = %s WHERE id = %s", updates)
+        self.stdout.write(f"Re-encrypted {len(updates)} webhook signing secret(s) with the newest key.")
 
     def _rotate_comments(self):
         """Comments through a raw cursor: the model field hands out plain text, and the
