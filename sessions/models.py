@@ -54,6 +54,8 @@ class Session(models.Model):
             models.Index(fields=["client", "-scheduled_start"]),
             models.Index(fields=["therapist", "scheduled_start"]),
             models.Index(fields=["scheduled_start"]),
+            # The API's `updated_since` polls.
+            models.Index(fields=["updated_at", "id"], name="session_updated_idx"),
         ]
         constraints = [
             models.CheckConstraint(
