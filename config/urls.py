@@ -21,6 +21,9 @@ urlpatterns = [
     # Clinic admin: dashboards, staff, settings and data rights (clinic/), audit trail.
     path("clinic/", include("clinic.urls")),
     path("clinic/audit/", include("audit.urls")),
+    # The clinic's other systems: the REST API (api/) and its FHIR R4 views (api/fhir/).
+    path("api/v1/", include("api.urls")),
+    path("fhir/", include("api.fhir.urls")),
     path("admin/", admin.site.urls),
 ]
 
