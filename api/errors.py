@@ -78,16 +78,21 @@ def exception_handler(exc, context):
     if response is None:
         return None  # a server error: Django's 500 handling, never a detail in the body
     code = next((c for cls, c in CODES.items() if isinstance(exc, cls)), getattr(exc, "default_code", "error"))
-    if isinstance(exc, exceptions.ValidationError):
+    if isinstance(exc.detail, (dict, list)):
         fields = _flatten(exc.detail)
         if isinstance(fields, list):
             fields = {"": fields}
         general = fields.get("")
-        message = general[0] if general else _("Some fields are not valid: see “fields”.")
-        body = error_body(code, message, {k: v for k, v in fields.items() if k})
+        named = {k: v for k, v in fields.items() if k}
+        if general:
+            message = general[0]
+        elif len(named) == 1:
+            message = next(iter(named.values()))[0]
+        else:
+            message = _("Some fields are not valid: see “fields”.")
+        body = error_body(code, message, named)
     else:
-        message = exc.detail if not isinstance(exc.detail, (dict, list)) else _("The request was refused.")
-        body = error_body(code, message)
+        body = error_body(code, exc.detail)
     request = context.get("request")
     if request is not None and request.path.startswith("/fhir/"):
         from .fhir.resources import operation_outcome
