@@ -110,7 +110,7 @@ class InvitationSerializer(serializers.Serializer):
 
 class SessionSerializer(StrictSerializer):
     id = serializers.IntegerField(read_only=True)
-    client_external_id = serializers.RegexField(EXTERNAL_ID, help_text=EXTERNAL_ID_HELP)
+    client_external_id = serializers.RegexField(EXTERNAL_ID, source="client.external_id", help_text=EXTERNAL_ID_HELP)
     therapist = serializers.IntegerField(read_only=True, source="therapist_id")
     scheduled_start = serializers.DateTimeField(help_text=_("ISO 8601 with its UTC offset."))
     duration_minutes = serializers.IntegerField(min_value=5, max_value=480, required=False, default=50)
@@ -126,11 +126,6 @@ class SessionSerializer(StrictSerializer):
         super().__init__(*args, **kwargs)
         if self.instance is not None and self.partial:
             self.fields["client_external_id"].read_only = True
-
-    def to_representation(self, session):
-        data = super().to_representation(session)
-        data["client_external_id"] = session.client.external_id
-        return data
 
     def get_checkin_invitation(self, session) -> InvitationSerializer(allow_null=True):
         try:

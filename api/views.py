@@ -188,7 +188,7 @@ class SessionList(KeyedView):
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         client = selectors.clients_for_key(self.key).select_related("clinic").filter(
-            external_id=data["client_external_id"]
+            external_id=data["client"]["external_id"]
         ).first()
         if client is None:
             raise ValidationError({"client_external_id": [_("No client with this external id in your clinic.")]})

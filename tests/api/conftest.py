@@ -8,6 +8,7 @@ from django.test import Client as DjangoClient
 
 from api.models import Scope
 from api.services import api_key_create
+from tests.sessions.conftest import session_form  # noqa: F401 - the browser form's body, to compare with
 
 ALL_SCOPES = tuple(Scope.values)
 
