@@ -8,6 +8,7 @@ class ApiKeyForm(forms.Form):
     name = forms.CharField(
         label=_("Name"), max_length=ApiKey._meta.get_field("name").max_length,
         help_text=_("Which system will use it, e.g. “EHR sync”."),
+        error_messages={"required": _("Give the key a name.")},
     )
     scopes = forms.MultipleChoiceField(
         label=_("What it may do"), choices=Scope.choices, widget=forms.CheckboxSelectMultiple,
