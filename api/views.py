@@ -123,6 +123,8 @@ class ClientList(KeyedView):
         serializer.is_valid(raise_exception=True)
         data = dict(serializer.validated_data)
         therapist, external_id = data.pop("therapist_id"), data.pop("external_id")
+        data.setdefault("email", "")
+        data.setdefault("phone", "")
         taken = _("A client with this external id already exists in your clinic.")
         if selectors.clients_for_key(self.key).filter(external_id=external_id).exists():
             raise Conflict({"external_id": [taken]})
