@@ -9,9 +9,6 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('alliance', '0006_checkin_flags_pending'),
-        ('clients', '0002_client_sms_channel'),
-        ('therapy_sessions', '0003_session_booked'),
-        migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
