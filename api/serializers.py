@@ -111,6 +111,11 @@ class InvitationSerializer(serializers.Serializer):
 class SessionSerializer(StrictSerializer):
     id = serializers.IntegerField(read_only=True)
     client_external_id = serializers.RegexField(EXTERNAL_ID, source="client.external_id", help_text=EXTERNAL_ID_HELP)
+    external_id = serializers.RegexField(
+        EXTERNAL_ID, required=False,
+        help_text=_("The clinic's own id for the appointment (optional; unique per client): a retried request "
+                    "with the same id answers 409 instead of logging the session twice."),
+    )
     therapist = serializers.IntegerField(read_only=True, source="therapist_id")
     scheduled_start = serializers.DateTimeField(help_text=_("ISO 8601 with its UTC offset."))
     duration_minutes = serializers.IntegerField(min_value=5, max_value=480, required=False, default=50)
@@ -126,6 +131,7 @@ class SessionSerializer(StrictSerializer):
         super().__init__(*args, **kwargs)
         if self.instance is not None and self.partial:
             self.fields["client_external_id"].read_only = True
+            self.fields["external_id"].read_only = True
 
     def get_checkin_invitation(self, session) -> InvitationSerializer(allow_null=True):
         try:

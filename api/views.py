@@ -175,13 +175,15 @@ class SessionList(KeyedView):
     serializer_class = SessionSerializer
 
     @extend_schema(
-        parameters=[UPDATED_SINCE, OpenApiParameter("client_external_id", str)],
+        parameters=[UPDATED_SINCE, OpenApiParameter("client_external_id", str), OpenApiParameter("external_id", str)],
         responses={200: SessionSerializer(many=True), **ERRORS},
     )
     def get(self, request):
         sessions = self.updated_since(selectors.sessions_for_key(self.key))
         if "client_external_id" in request.query_params:
             sessions = sessions.filter(client__external_id=request.query_params["client_external_id"])
+        if "external_id" in request.query_params:
+            sessions = sessions.filter(external_id=request.query_params["external_id"])
         return self.paginated(sessions, SessionSerializer)
 
     @extend_schema(request=SessionSerializer, responses={201: SessionSerializer, 409: ErrorSerializer, **ERRORS})
@@ -196,13 +198,21 @@ class SessionList(KeyedView):
             raise ValidationError({"client_external_id": [_("No client with this external id in your clinic.")]})
         if not client.is_active:
             raise Conflict(_("This client is discharged: reactivate them before logging a session."))
+        external_id = data.get("external_id", "")
+        taken = _("This client already has a session with this external id.")
+        if external_id and client.sessions.filter(external_id=external_id).exists():
+            raise Conflict({"external_id": [taken]})
         # The browser form's own service: the check-in is scheduled exactly as for a
         # session logged by hand (sessions/services.py).
-        session = session_log(
-            therapist=client.therapist, client=client, scheduled_start=data["scheduled_start"],
-            duration_minutes=data["duration_minutes"], attendance=data["attendance"], format=data["format"],
-            by=request.user, request=request,
-        )
+        try:
+            session = session_log(
+                therapist=client.therapist, client=client, scheduled_start=data["scheduled_start"],
+                duration_minutes=data["duration_minutes"], attendance=data["attendance"], format=data["format"],
+                external_id=external_id, by=request.user, request=request,
+            )
+        except IntegrityError:
+            # The same appointment, logged by a concurrent retry a moment earlier.
+            raise Conflict({"external_id": [taken]}) from None
         session = selectors.sessions_for_key(self.key).get(pk=session.pk)
         return Response(SessionSerializer(session).data, status=status.HTTP_201_CREATED)
 

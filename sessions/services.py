@@ -71,7 +71,7 @@ def _after_change(*, session, actor, action, fields, request):
 @transaction.atomic
 def session_log(
     *, therapist, client, scheduled_start, duration_minutes, attendance, format, note="", rating=None,
-    form_token=None, by=None, request=None,
+    form_token=None, by=None, external_id="", request=None,
 ):
     """Log a session the therapist held with their client. `rating` is a dict of the
     four 0–10 scores (ignored unless the session was attended). `by` is who logged it
@@ -81,6 +81,7 @@ def session_log(
     session = Session.objects.create(
         client=client, therapist=therapist, scheduled_start=scheduled_start,
         duration_minutes=duration_minutes, attendance=attendance, format=format, form_token=form_token,
+        external_id=external_id,
     )
     fields = list(SESSION_FIELDS)
     if _save_note(session=session, author=therapist, text=note):

@@ -128,3 +128,20 @@ def test_sessions_are_listed_by_client_and_change(api, alice, mallory):
     SessionFactory(client=ClientFactory(therapist=mallory, external_id="EHR-2"))
     listed = api.get(reverse("api_sessions"), {"client_external_id": "EHR-2"}).json()["results"]
     assert [s["id"] for s in listed] == [mine.pk]
+
+
+def test_a_retried_session_with_the_same_external_id_is_logged_once(api, alice):
+    client = ClientFactory(therapist=alice, external_id="EHR-2")
+    body = {
+        "client_external_id": "EHR-2", "external_id": "APPT-77", "attendance": "attended",
+        "scheduled_start": yesterday_at_ten(alice.clinic.tzinfo).isoformat(),
+    }
+    first = api.post(reverse("api_sessions"), body)
+    assert first.status_code == 201 and first.json()["external_id"] == "APPT-77"
+    again = api.post(reverse("api_sessions"), body)
+    assert again.status_code == 409
+    assert error_of(again)["fields"] == {"external_id": ["This client already has a session with this external id."]}
+    assert Session.objects.filter(client=client).count() == 1
+    assert SurveyInvitation.objects.filter(client=client).count() == 1
+    [found] = api.get(reverse("api_sessions"), {"external_id": "APPT-77"}).json()["results"]
+    assert found["id"] == first.json()["id"]
