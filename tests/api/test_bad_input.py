@@ -140,3 +140,28 @@ def test_every_call_is_in_the_audit_trail_under_the_key_and_its_maker(api, carol
         (carol, carol.clinic, str(api.key.pk), "api_client", 404),
     ]
     assert rows[1].detail["ids"] == {"external_id": "EHR-1"}
+
+
+@pytest.mark.redis
+def test_the_rate_limit_counts_in_the_shared_redis_cache(api, settings, require_redis):
+    """As in production: every web process counts against one limit per key, in Redis.
+    A second test client stands in for a second web process; only Redis is shared."""
+    import redis
+
+    # A prefix of this test's own (the key's random prefix), so nothing else in the
+    # Redis database is touched: clear() would flush it, broker queues included.
+    prefix = f"api-test-{api.key.prefix}"
+    settings.CACHES = {"default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": settings.REDIS_URL, "KEY_PREFIX": prefix,
+    }}
+    settings.API_RATE_LIMIT = "3/m"
+    other_process = Api(api.secret)
+    try:
+        statuses = [c.get(reverse("api_clients")).status_code for c in (api, other_process, api, other_process)]
+        assert statuses == [200, 200, 200, 429]
+        server = redis.Redis.from_url(settings.REDIS_URL)
+        assert list(server.scan_iter(f"{prefix}:*"))
+    finally:
+        server = redis.Redis.from_url(settings.REDIS_URL)
+        for name in server.scan_iter(f"{prefix}:*"):
+            server.delete(name)

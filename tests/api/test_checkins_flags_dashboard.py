@@ -34,6 +34,8 @@ def test_scores_come_without_the_comment_unless_the_key_may_read_comments(make_k
     assert (row["trust"], row["empathy"], row["boundaries"], row["collaboration"], row["total"]) == (8, 7, 9, 6, 30)
     assert (row["channel"], row["source"], row["client_external_id"]) == ("email", "client", "EHR-9")
     assert "comment" not in row and b"felt rushed" not in plain.content
+    # Clinical data stays out of browser and proxy caches, as on the staff pages.
+    assert "no-store" in plain["Cache-Control"]
     [full] = Api(with_comments).get(reverse("api_checkins")).json()["results"]
     assert full["comment"] == "felt rushed"
 
