@@ -1,5 +1,6 @@
 from django.conf import settings
 from django.db import models
+from django.db.models.functions import Now
 from django.utils import timezone
 
 from sessions.notes import EncryptedTextField
@@ -53,6 +54,8 @@ class CheckIn(models.Model):
     # this answer into account (alliance.flags.refresh): the durable "flags stale"
     # marker that lets the recompute run after commit and a sweep repair a lost one.
     flags_pending = models.BooleanField(default=False, db_default=False)
+    # When the scores or comment last changed, for the API's `updated_since` polls.
+    updated_at = models.DateTimeField(auto_now=True, db_default=Now())
 
     class Meta:
         ordering = ["-submitted_at", "-id"]
@@ -71,6 +74,7 @@ class CheckIn(models.Model):
             models.Index(fields=["source", "submitted_at"]),
             # Only the few answers whose flags are not yet recomputed: the sweep's scan.
             models.Index(fields=["submitted_at"], condition=models.Q(flags_pending=True), name="checkin_flags_pending"),
+            models.Index(fields=["updated_at", "id"], name="checkin_updated_idx"),
         ]
 
     def __str__(self):
@@ -198,6 +202,9 @@ class Flag(models.Model):
     response = models.CharField(max_length=20, choices=Response.choices, blank=True)
     response_text = models.CharField(max_length=500, blank=True)
     resolved_at = models.DateTimeField(null=True, blank=True)
+    # Raised, acknowledged, re-detailed or resolved: for the API's `updated_since` polls.
+    # Every write names it (update_fields, or the acknowledgement's conditional UPDATE).
+    updated_at = models.DateTimeField(auto_now=True, db_default=Now())
 
     class Meta:
         ordering = ["-raised_at", "-id"]
@@ -210,6 +217,7 @@ class Flag(models.Model):
             models.Index(fields=["client", "resolved_at"]),
             models.Index(fields=["resolved_at", "-severity", "raised_at"]),
             models.Index(fields=["raised_at"]),
+            models.Index(fields=["updated_at", "id"], name="flag_updated_idx"),
         ]
 
     def __str__(self):

@@ -70,6 +70,11 @@ def _event(
         actor = request.user
     if clinic is None:
         clinic = getattr(obj, "clinic", None) or getattr(actor, "clinic", None)
+    api_key = getattr(request, "api_key", None) if request is not None else None
+    if api_key is not None:
+        # A write made through the REST API (api/): the row names the key as well as
+        # the person (the admin who made it, or the therapist the service acted for).
+        detail = {**(detail or {}), "api_key": api_key.prefix}
     return AuditEvent(
         clinic=clinic,
         actor=actor,

@@ -45,6 +45,12 @@ class Client(models.Model):
     relationship_approach = models.CharField(max_length=20, choices=Approach.choices)
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.ACTIVE)
     discharged_at = models.DateTimeField(null=True, blank=True)
+    # The clinic's own id for this client (its EHR's or practice system's), by which the
+    # REST API creates, finds and updates the record; unique within the clinic.
+    external_id = models.CharField(
+        max_length=64, blank=True, db_default="",
+        help_text="The clinic's own id for this client, used by its other systems through the API.",
+    )
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -55,11 +61,17 @@ class Client(models.Model):
             models.Index(fields=["clinic", "status"]),
             models.Index(fields=["clinic", "modality"]),
             models.Index(fields=["clinic", "relationship_approach"]),
+            # The API's `updated_since` polls.
+            models.Index(fields=["clinic", "updated_at", "id"], name="client_clinic_updated_idx"),
         ]
         constraints = [
             models.CheckConstraint(
                 condition=~models.Q(status="discharged") | models.Q(discharged_at__isnull=False),
                 name="client_discharged_has_date",
+            ),
+            models.UniqueConstraint(
+                fields=["clinic", "external_id"], condition=~models.Q(external_id=""),
+                name="client_external_id_unique_per_clinic",
             ),
         ]
 

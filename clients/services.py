@@ -30,11 +30,15 @@ def _reschedule_pending_invitations(client):
 
 
 @transaction.atomic
-def client_create(*, therapist, data, request=None):
+def client_create(*, therapist, data, external_id="", by=None, request=None):
+    """Add a client to the therapist's caseload. `by` is who did it when it was not the
+    therapist (the clinic admin whose API key the clinic's EHR used); `external_id` is
+    the clinic's own id for the client (the API's)."""
     client = Client.objects.create(
-        clinic=therapist.clinic, therapist=therapist, **{f: data[f] for f in FIELDS}
+        clinic=therapist.clinic, therapist=therapist, external_id=external_id, **{f: data[f] for f in FIELDS}
     )
-    audit_record(action="client.create", actor=therapist, obj=client, request=request, detail={"fields": list(FIELDS)})
+    fields = [*FIELDS, "external_id"] if external_id else list(FIELDS)
+    audit_record(action="client.create", actor=by or therapist, obj=client, request=request, detail={"fields": fields})
     return client
 
 

@@ -7,5 +7,6 @@ urlpatterns = [
     path("", include("clinic.dashboards.urls")),
     path("", include("clinic.staff.urls")),
     path("", include("clinic.settings.urls")),
+    path("", include("clinic.api_keys.urls")),
     path("clients/", include("clinic.rights.urls")),
 ]

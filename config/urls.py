@@ -23,6 +23,9 @@ urlpatterns = [
     path("clinic/audit/", include("audit.urls")),
     # Signed events for the clinic's other systems (webhooks/).
     path("clinic/webhooks/", include("webhooks.urls")),
+    # The clinic's other systems: the REST API (api/) and its FHIR R4 views (api/fhir/).
+    path("api/v1/", include("api.urls")),
+    path("fhir/", include("api.fhir.urls")),
     path("admin/", admin.site.urls),
 ]
 

@@ -47,6 +47,10 @@ class Session(models.Model):
     # The one-time token of the form that logged it. Unique, so a double submit racing
     # past the check in the browser session still cannot create the session twice.
     form_token = models.UUIDField(null=True, blank=True, unique=True, editable=False)
+    # The clinic's own id for the appointment (its EHR's), when it came through the REST
+    # API: unique per client, so a sync job retrying a timed-out request cannot log the
+    # session twice.
+    external_id = models.CharField(max_length=64, blank=True, db_default="")
 
     class Meta:
         ordering = ["-scheduled_start", "-id"]
@@ -54,11 +58,17 @@ class Session(models.Model):
             models.Index(fields=["client", "-scheduled_start"]),
             models.Index(fields=["therapist", "scheduled_start"]),
             models.Index(fields=["scheduled_start"]),
+            # The API's `updated_since` polls.
+            models.Index(fields=["updated_at", "id"], name="session_updated_idx"),
         ]
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(duration_minutes__gte=5, duration_minutes__lte=480),
                 name="session_duration_5_480",
+            ),
+            models.UniqueConstraint(
+                fields=["client", "external_id"], condition=~models.Q(external_id=""),
+                name="session_external_id_unique_per_client",
             ),
         ]
 

@@ -71,19 +71,23 @@ def _after_change(*, session, actor, action, fields, request):
 @transaction.atomic
 def session_log(
     *, therapist, client, scheduled_start, duration_minutes, attendance, format, note="", rating=None,
-    form_token=None, request=None,
+    form_token=None, by=None, external_id="", request=None,
 ):
     """Log a session the therapist held with their client. `rating` is a dict of the
-    four 0–10 scores (ignored unless the session was attended)."""
+    four 0–10 scores (ignored unless the session was attended). `by` is who logged it
+    when not the therapist (the clinic admin whose API key the clinic's EHR used): the
+    browser form and the REST API both come here, so a session schedules its check-in
+    the same way whichever way it arrived."""
     session = Session.objects.create(
         client=client, therapist=therapist, scheduled_start=scheduled_start,
         duration_minutes=duration_minutes, attendance=attendance, format=format, form_token=form_token,
+        external_id=external_id,
     )
     fields = list(SESSION_FIELDS)
     if _save_note(session=session, author=therapist, text=note):
         fields.append("note")
     fields += _save_rating(session=session, rating=rating)
-    _after_change(session=session, actor=therapist, action="session.create", fields=fields, request=request)
+    _after_change(session=session, actor=by or therapist, action="session.create", fields=fields, request=request)
     return session
 
 

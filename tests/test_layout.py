@@ -7,7 +7,7 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGES = ("accounts", "alliance", "audit", "clients", "clinic", "config", "sessions", "webhooks")
+PACKAGES = ("accounts", "alliance", "api", "audit", "clients", "clinic", "config", "sessions", "webhooks")
 
 
 def _module_name(path):

@@ -178,7 +178,7 @@ def flags_recompute_for_client(*, client, now=None):
         )
         if finding is None or new_occurrence:
             flag.resolved_at = now
-            flag.save(update_fields=["resolved_at"])
+            flag.save(update_fields=["resolved_at", "updated_at"])
             resolved.append(flag)
 
     still_open = {f.kind for f in open_flags.values() if f.resolved_at is None}
@@ -187,7 +187,7 @@ def flags_recompute_for_client(*, client, now=None):
             flag = open_flags[kind]
             if flag.acknowledged_at is None and (flag.detail != finding.detail or flag.session_id != finding.session_id):
                 flag.detail, flag.session_id = finding.detail, finding.session_id
-                flag.save(update_fields=["detail", "session"])
+                flag.save(update_fields=["detail", "session", "updated_at"])
             continue
         raised.append(
             Flag.objects.create(

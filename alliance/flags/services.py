@@ -44,7 +44,7 @@ def flag_acknowledge(*, flag, by, response, text="", request=None):
     # A conditional UPDATE, so a double submit or a concurrent recompute that resolved
     # the flag cannot overwrite an earlier response.
     updated = Flag.objects.filter(pk=flag.pk, acknowledged_at__isnull=True, resolved_at__isnull=True).update(
-        acknowledged_at=now, acknowledged_by=by, response=response, response_text=text
+        acknowledged_at=now, acknowledged_by=by, response=response, response_text=text, updated_at=now
     )
     if not updated:
         raise ValidationError("This flag was already acknowledged or has cleared meanwhile.")

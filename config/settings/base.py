@@ -53,6 +53,10 @@ INSTALLED_APPS = [
     "alliance",
     "clinic",
     "webhooks",
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "api",
 ]
 
 MIDDLEWARE = [
@@ -408,6 +412,43 @@ else:
     }
     SILENCED_SYSTEM_CHECKS = [*globals().get("SILENCED_SYSTEM_CHECKS", []), "django_ratelimit.E003"]
 RATELIMIT_USE_CACHE = "default"
+
+# --- REST API and FHIR (api/) ------------------------------------------------------------
+# Keys only (api/authentication.py): a logged-in browser session reaches nothing there.
+# JSON in, JSON out; one error shape for every 4xx (api/errors.py).
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["api.authentication.ApiKeyAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["api.permissions.HasScope"],
+    "DEFAULT_THROTTLE_CLASSES": ["api.permissions.ApiKeyRateLimit"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "api.errors.exception_handler",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Rapport API",
+    "DESCRIPTION": (
+        "Clients, sessions, check-ins, flags and dashboard figures of one clinic, for its other systems. "
+        "Authenticate with `Authorization: Bearer <API key>`; each endpoint names the scope it needs. "
+        "Every 4xx answers `{\"error\": {\"code\", \"message\", \"fields\"}}`. Session notes are never "
+        "reachable here."
+    ),
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    # Swagger UI from drf-spectacular-sidecar's files, served as our own static files.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "SCHEMA_PATH_PREFIX": "/api/v1",
+    "COMPONENT_SPLIT_REQUEST": True,
+}
+# Requests a minute per API key (django-ratelimit syntax), counted in the shared cache.
+API_RATE_LIMIT = env("API_RATE_LIMIT", default="600/m")
+# A larger request body answers 413 before it is parsed.
+API_MAX_BODY_BYTES = env.int("API_MAX_BODY_BYTES", default=64 * 1024)
+# The canonical base of our FHIR Questionnaire and code system.
+FHIR_CANONICAL_BASE = env("FHIR_CANONICAL_BASE", default=f"{SITE_URL}/fhir")
 
 # --- Session notes --------------------------------------------------------------------
 # Notes are encrypted with MultiFernet. NOTE_ENCRYPTION_KEYS is a comma-separated list of

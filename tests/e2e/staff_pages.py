@@ -22,6 +22,8 @@ from django.utils.http import urlsafe_base64_encode
 from accounts.tokens import staff_invite_token_generator
 from alliance.flags.rules import flags_recompute_for_client
 from alliance.models import CheckIn, Flag, SurveyInvitation
+from api.models import Scope
+from api.services import api_key_create, api_key_revoke, api_key_touch
 from sessions.models import Session
 from tests.alliance.conftest import log_session, send_inline, token_of
 from tests.alliance.history import checkin, history, invitation, note, session_on
@@ -108,6 +110,10 @@ STAFF_PAGES = (
         'role=link[name="Export JSON"]', 'role=link[name="Erase…"]', "column:Therapist", "column:Status",
     )),
     StaffPage("data-rights-erase", ADMIN, "/clinic/clients/{client}/erase/", key=('role=button[name="Erase for good"]',)),
+    StaffPage("api-keys", ADMIN, "/clinic/api-keys/", key=(
+        'role=button[name="Make key"]', "column:Key starts", "column:What it may do", "column:Last used", "column:Status",
+    )),
+    StaffPage("api-keys-invalid", ADMIN, "/clinic/api-keys/", press="Make key", key=('role=button[name="Make key"]',)),
     StaffPage("audit", ADMIN, "/clinic/audit/", key=(
         'role=button[name="Filter"]', "column:Who", "column:Action", "column:Detail",
     )),
@@ -311,6 +317,11 @@ def seed_staff_pages(*, alice, bob, carol, alice_client, bob_client):
     rated = Session.objects.filter(client=alice_client, scheduled_start__lt=timezone.now()).latest("scheduled_start")
 
     subscription = webhooks_with_history(clinic)
+    # API keys: one in use with every scope (the longest cell), one revoked.
+    in_use, _ = api_key_create(clinic=clinic, by=carol, name="Harbour EHR nightly sync", scopes=list(Scope.values))
+    api_key_touch(key=in_use)
+    revoked, _ = api_key_create(clinic=clinic, by=carol, name="Old billing export", scopes=[Scope.CLIENTS_READ])
+    api_key_revoke(key=revoked, by=carol)
 
     # An email's links, as the outbox sends them, for the unsubscribe page.
     emailed = ClientFactory(therapist=bob, display_name="E.M.")

@@ -8,7 +8,9 @@ never 200 or 500.
 
 Specs: public | staff | therapist | admin (any user of that role, about their own clinic);
 therapist:own (the therapist of the object's client); admin:clinic (an admin of the
-object's clinic).
+object's clinic); key (the REST API and FHIR views: an API key only, so every browser
+role, logged in or not, is refused with 401; tests/api/test_access_matrix.py checks
+them key × scope × clinic).
 """
 
 import pytest
@@ -89,6 +91,28 @@ TABLE = {
     "webhook_delete": ("subscription", {"admin:clinic"}, ()),
     # Development only (RAPPORT_DEV_OUTBOX; 404 in production), and for logged-in staff even then.
     "dev_outbox": (None, {"staff"}, ()),
+    # The clinic admin's API keys (clinic/api_keys/).
+    "clinic_api_keys": (None, {"admin"}, ()),
+    "clinic_api_key_revoke": ("api_key", {"admin:clinic"}, ()),
+    # The REST API (api/): its schema and docs are public; the rest takes a key.
+    "api_schema": (None, {"public"}, ()),
+    "api_docs": (None, {"public"}, ()),
+    "api_clients": (None, {"key"}, ()),
+    "api_client": ("client_external_id", {"key"}, ()),
+    "api_client_discharge": ("client_external_id", {"key"}, ()),
+    "api_sessions": (None, {"key"}, ()),
+    "api_session": ("session", {"key"}, ()),
+    "api_checkins": (None, {"key"}, ()),
+    "api_flags": (None, {"key"}, ()),
+    "api_flag_acknowledge": ("flag", {"key"}, ()),
+    "api_dashboard": (None, {"key"}, ()),
+    # FHIR (api/fhir/): the CapabilityStatement is public, the resources take a key.
+    "fhir_metadata": (None, {"public"}, ()),
+    "fhir_questionnaire": ("questionnaire", {"key"}, ()),
+    "fhir_questionnaire_responses": (None, {"key"}, ()),
+    "fhir_questionnaire_response": ("checkin", {"key"}, ()),
+    "fhir_observations": (None, {"key"}, ()),
+    "fhir_observation": ("observation", {"key"}, ()),
 }
 # The Django admin: platform superusers only (is_staff + verified second factor); no
 # clinic role has is_staff, so every role is sent to log in.
@@ -188,7 +212,9 @@ def test_the_access_matrix(settings):
                     if response.status_code in (403, 404, 405) or is_login_redirect(response) or is_2fa_redirect(response):
                         problems.append("authorised but refused: " + where)
                 else:
-                    refused = response.status_code in (403, 404) or (role == "anonymous" and is_login_redirect(response))
+                    refused = response.status_code in (403, 404) or (role == "anonymous" and is_login_redirect(response)) or (
+                        "key" in specs and response.status_code == 401
+                    )
                     if not refused:
                         problems.append("NOT refused: " + where)
                     # A GET that offers a form to the wrong person is one thing; the
@@ -196,7 +222,9 @@ def test_the_access_matrix(settings):
                     if method == "GET" and refused and "public" not in specs:
                         post = client.post(url, {})
                         checked += 1
-                        post_refused = post.status_code in (403, 404, 405) or (role == "anonymous" and is_login_redirect(post))
+                        post_refused = post.status_code in (403, 404, 405) or (role == "anonymous" and is_login_redirect(post)) or (
+                            "key" in specs and post.status_code == 401
+                        )
                         if not post_refused:
                             problems.append(f"NOT refused: POST {url} ({route.name}) as {role}: {post.status_code}")
     admin_checked = _check_django_admin(clients, problems)

@@ -1,6 +1,7 @@
 """Notes stay private: a unique marker written as Alice's session note must come back
 only on Alice's own pages. Every URL in the URL configuration is requested as every role
-(and, for the Django admin, as a platform superuser), by GET and where sensible by POST;
+(and, for the Django admin, as a platform superuser), by GET and where sensible by POST,
+and every REST API and FHIR endpoint with an all-scope API key of each clinic;
 every response body, every log line (DEBUG and up), every audit row, every email sent and
 every webhook delivered is searched for the marker."""
 
@@ -14,6 +15,8 @@ from django.core import mail
 from django.test import Client
 from django.urls import NoReverseMatch, reverse
 
+from api.models import Scope
+from api.services import api_key_create
 from audit.models import AuditEvent
 from tests.factories import UserFactory
 from tests.security.test_access_matrix import ADMIN_NAMESPACE, ADMIN_PARAMS, TABLE, allowed, kwargs_for
@@ -94,6 +97,27 @@ def test_the_note_marker_appears_only_on_the_authors_pages(caplog, settings):
                 # may not use them, which must be refused without revealing anything.
                 if response.status_code != 405 or not allowed(specs, role, obj):
                     look(role, "POST", url, client.post(url, {}))
+
+    # The REST API and FHIR views, with a key of every scope from each clinic: every
+    # endpoint, every object, by GET and by each write method with an empty body.
+    api_keys = {
+        admin: api_key_create(clinic=world.users[admin].clinic, by=world.users[admin], name="crawl", scopes=list(Scope.values))[1]
+        for admin in ("carol", "olga")
+    }
+    for route in routes:
+        if TABLE.get(route.name, (None, set(), ()))[1] != {"key"}:
+            continue
+        kind = TABLE[route.name][0]
+        methods = set(getattr(route.callback.view_class, "scopes", {}))
+        for obj in world.objects.get(kind, [None]) if kind else [None]:
+            url = reverse(route.name, kwargs=kwargs_for(route, obj))
+            for admin, secret in api_keys.items():
+                who = f"API key of {admin}"
+                headers = {"HTTP_AUTHORIZATION": f"Bearer {secret}"}
+                look(who, "GET", url, clients["anonymous"].get(url, **headers))
+                for method in methods - {"GET"}:
+                    send = getattr(clients["anonymous"], method.lower())
+                    look(who, method, url, send(url, "{}", content_type="application/json", **headers))
 
     # Emails: a password reset for everyone, and a staff invitation.
     for role in ROLES[:-1]:

@@ -15,6 +15,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from alliance.checkins.invitations import new_token
 from alliance.models import Flag, SurveyInvitation
+from api.services import api_key_create
 from sessions.models import SessionNote
 from tests.factories import CheckInFactory, ClientFactory, ClinicFactory, SessionFactory, UserFactory
 from webhooks.models import Subscription
@@ -57,15 +58,15 @@ def build_world(marker="MARKER-not-set"):
     }
     for user in users.values():
         TOTPDevice.objects.create(user=user, name="Authenticator app", confirmed=True)
-    clients, sessions, flags, invitations, tokens = {}, {}, {}, {}, {}
+    clients, sessions, flags, invitations, tokens, checkins = {}, {}, {}, {}, {}, {}
     for owner in ("alice", "bob", "mallory"):
-        client = ClientFactory(therapist=users[owner], display_name=f"Client of {owner}")
+        client = ClientFactory(therapist=users[owner], display_name=f"Client of {owner}", external_id=f"EXT-{owner}")
         session = SessionFactory(client=client)
         SessionFactory(client=client, scheduled_start=timezone.now() - timedelta(days=8))
         note = SessionNote(session=session, author=users[owner])
         note.text = marker if owner == "alice" else f"note of {owner}"
         note.save()
-        CheckInFactory(session=session, comment=f"comment for {owner}")
+        checkins[owner] = CheckInFactory(session=session, comment=f"comment for {owner}")
         CheckInFactory(session=session, source="therapist")
         token, digest = new_token()
         invitation = SurveyInvitation.objects.create(
@@ -107,6 +108,16 @@ def build_world(marker="MARKER-not-set"):
         "reset": [Obj("reset link", (urlsafe_base64_encode(force_bytes(users["bob"].pk)), default_token_generator.make_token(users["bob"])), "A")],
         "table": [Obj("table", "therapists", "A")],
         "subscription": [Obj(f"webhook of clinic {c}", s.pk, c) for c, s in subscriptions.items()],
+        # The REST API and FHIR views name clients by the clinic's external id, totals
+        # by "<check-in id>-total"; API keys are the clinic admin's.
+        "client_external_id": per_owner("client", clients, attr="external_id"),
+        "checkin": per_owner("check-in", checkins),
+        "observation": [Obj(f"total of {o}", f"{c.pk}-total", CLINIC_OF[o], therapist=o) for o, c in checkins.items()],
+        "questionnaire": [Obj("questionnaire", "alliance-checkin", "A")],
+        "api_key": [
+            Obj(f"API key of {admin}", api_key_create(clinic=users[admin].clinic, by=users[admin], name="EHR", scopes=["clients:read"])[0].pk, CLINIC_OF[admin])
+            for admin in ("carol", "olga")
+        ],
     }
     return World(users=users, clients=clients, sessions=sessions, objects=objects, marker=marker)
 
