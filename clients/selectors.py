@@ -104,7 +104,7 @@ CHART_POINTS = 52  # a year of weekly sessions
 COMMENTS_SHOWN = 10
 
 
-def client_record(client, *, page=1):
+def client_record(client, *, page=1, viewer=None):
     """Everything the client page shows besides the client itself: a page of sessions
     (newest first) with both totals and the survey state, the latest CHART_POINTS rated
     sessions as chart series, the client's latest comments, every flag with its history,
@@ -177,7 +177,7 @@ def client_record(client, *, page=1):
     comments_truncated = len(comments) > COMMENTS_SHOWN
     comments = comments[:COMMENTS_SHOWN]
     # Flags with their history and repair tracking, from the flags' own selector.
-    flags = flags_for_client_page(client)
+    flags = flags_for_client_page(client, viewer=viewer)
     # The soonest booked session still ahead, and the booked ones whose time has passed,
     # oldest first, waiting for their attendance. Bookings are the diary's next few
     # sessions, not the history, so reading them all stays small.

@@ -122,7 +122,7 @@ def client_detail(request, pk):
         "client": client,
         "can_edit": request.user.is_therapist,
         "dimension_titles": [(f, f"{f.capitalize()} (0–10)") for f in SCORE_FIELDS],
-        **client_record(client, page=request.GET.get("page")),
+        **client_record(client, page=request.GET.get("page"), viewer=request.user),
     }
     if not request.user.is_therapist:
         # The check-in tells clients "Your therapist will read it": a comment is theirs

@@ -6,7 +6,9 @@ from dataclasses import dataclass, field
 
 from clients.models import Client
 
-from alliance.models import CheckIn, Flag, FlagRecompute
+from django.db.models import Prefetch
+
+from alliance.models import CheckIn, Flag, FlagRecompute, FlagStrategy, RepairNote, RepairStrategy
 
 REPAIR_LOOKAHEAD = 3
 
@@ -85,19 +87,36 @@ def _timelines(client_ids):
     return timelines
 
 
-def flags_for_client_page(client):
+def repair_notes_for_author(viewer, flags):
+    """{flag id: text} of the private repair notes `viewer` wrote on these flags; empty
+    for anyone else. The only place a repair note is decrypted for display, as
+    sessions.selectors.note_for_author is for session notes. One query."""
+    if not getattr(viewer, "is_authenticated", False) or not viewer.is_therapist or not flags:
+        return {}
+    return dict(
+        RepairNote.objects.filter(flag__in=[f.pk for f in flags], author=viewer).values_list("flag_id", "text")
+    )
+
+
+def flags_for_client_page(client, viewer=None):
     """Every flag of one client, newest first, each with `.repair` (None until
-    acknowledged). Two queries whatever the number of flags and check-ins. `client`
-    must come from clients.selectors (already scoped to the user); each flag's
-    `.client` is set to it so templates can check the therapist without a query."""
+    acknowledged), `.strategy_labels` and `.my_note` (the viewer's own private note on
+    it, or None). Three queries whatever the number of flags and check-ins, four with a
+    therapist viewing. `client` must come from clients.selectors (already scoped to the
+    user); each flag's `.client` is set to it so templates can check the therapist
+    without a query."""
     flags = list(
         Flag.objects.filter(client=client).select_related("session", "acknowledged_by")
+        .prefetch_related(Prefetch("strategies", queryset=FlagStrategy.objects.order_by("id")))
     )
     acknowledged = [f for f in flags if f.acknowledged_at is not None]
     timeline = _timelines([client.pk]).get(client.pk, []) if acknowledged else []
+    notes = repair_notes_for_author(viewer, acknowledged)
     for flag in flags:
         flag.client = client
         flag.repair = repair_for_flag(flag, timeline, client.clinic)
+        flag.strategy_labels = [RepairStrategy(s.strategy).label for s in flag.strategies.all()]
+        flag.my_note = notes.get(flag.pk)
     # Open flags first (resolved_at NULL sorts first on SQLite, last on PostgreSQL).
     flags.sort(key=lambda f: (f.resolved_at is not None, -f.raised_at.timestamp(), -f.id))
     return flags

@@ -42,6 +42,9 @@ WATCHED = {
     "therapy_sessions_sessionnote": ("updated_at",),
     "alliance_checkin": None,
     "alliance_flag": None,
+    "alliance_flagstrategy": None,
+    "alliance_repairnote": ("updated_at",),
+    "accounts_supervision": None,
     "alliance_surveyinvitation": ("opened_at",),
 }
 
