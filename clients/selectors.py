@@ -6,6 +6,7 @@ from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.utils.formats import date_format
 
+from accounts.access import supervisees_of
 from alliance.charts import DIMENSION_MAX, TOTAL_MAX, value_axis
 from alliance.flags.selectors import flags_for_client_page
 from alliance.models import SCORE_FIELDS, CheckIn, Flag, SurveyInvitation
@@ -18,14 +19,17 @@ SPARKLINE_POINTS = 8
 
 def clients_visible_to(user):
     """The clients a user may see at all: a therapist their own caseload, a clinic
-    admin their whole clinic (scores only; notes are guarded separately), anyone else
-    nothing. Every client lookup in a view starts here, so a guessed id from another
+    admin their whole clinic (scores only; notes are guarded separately), a supervisor
+    their supervisees' clients (scores only too), anyone else nothing. Every client lookup in a view starts here, so a guessed id from another
     caseload or clinic answers 404 rather than 403 and reveals nothing."""
     if not user.is_authenticated or user.clinic_id is None:
         return Client.objects.none()
     qs = Client.objects.filter(clinic_id=user.clinic_id)
     if user.is_therapist:
         qs = qs.filter(therapist=user)
+    elif user.is_supervisor:
+        # A supervisor reads their supervisees' clients (accounts.access decides whose).
+        qs = qs.filter(therapist__in=supervisees_of(user))
     elif not user.is_clinic_admin:
         return Client.objects.none()
     return qs
