@@ -103,7 +103,7 @@ CHANNEL = Option(S.FEEDBACK_CHANNEL, _(
 SUPERVISION = Option(S.SUPERVISION, _(
     "Talk it through in supervision or with a colleague: ruptures are easier to see "
     "from outside."), ("eubanks",))
-OTHER = Option(S.OTHER, _("Something else: say what in your private note."), ())
+OTHER = Option(S.OTHER, _("Say what in your private note."), ())
 
 _ALWAYS = (SUPERVISION, OTHER)
 
