@@ -41,7 +41,10 @@ def test_it_shows_a_supervisee_and_their_client_with_no_note_or_comment(client, 
     assert chart.status_code == 200
     for response in (page, chart):
         assert b"SECRET-NOTE" not in response.content and b"SECRET-COMMENT" not in response.content
-    # Read-only: no acknowledge form, no edit link.
+    # Read-only: no acknowledge form, no edit link, no link to a session page (a
+    # supervisor may not open one: it is the therapist's record of the session).
+    assert reverse("session_detail", args=[session.pk]).encode() not in chart.content
+    assert client.get(reverse("session_detail", args=[session.pk])).status_code == 403
     assert b"/acknowledge/" not in chart.content and reverse("client_edit", args=[alice_client.pk]).encode() not in chart.content
     actions = list(AuditEvent.objects.filter(actor=sam).values_list("action", flat=True))
     assert {"supervision.list", "supervision.view", "client.view"} <= set(actions)
