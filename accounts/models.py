@@ -5,6 +5,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone as dj_timezone
+from django.utils.translation import gettext_lazy as _
 
 
 def validate_timezone(value):
@@ -138,6 +139,9 @@ class User(AbstractBaseUser, PermissionsMixin):
     class Role(models.TextChoices):
         THERAPIST = "therapist", "Therapist"
         CLINIC_ADMIN = "clinic_admin", "Clinic admin"
+        # Reads the scores, flags and calibration of the therapists assigned to them
+        # (Supervision), never a note or a comment; changes nothing clinical.
+        SUPERVISOR = "supervisor", _("Supervisor")
 
     email = models.EmailField(unique=True)
     full_name = models.CharField(max_length=200)
@@ -180,3 +184,26 @@ class User(AbstractBaseUser, PermissionsMixin):
     @property
     def is_clinic_admin(self):
         return self.role == self.Role.CLINIC_ADMIN
+
+    @property
+    def is_supervisor(self):
+        return self.role == self.Role.SUPERVISOR
+
+
+class Supervision(models.Model):
+    """A supervisor's assignment to one therapist of the same clinic, managed by the
+    clinic admin on the staff page. What it lets the supervisor read is decided in one
+    place, accounts.access (supervisees_of)."""
+
+    clinic = models.ForeignKey(Clinic, on_delete=models.CASCADE, related_name="supervisions")
+    supervisor = models.ForeignKey(User, on_delete=models.CASCADE, related_name="supervisions")
+    therapist = models.ForeignKey(User, on_delete=models.CASCADE, related_name="supervised_by")
+    created_at = models.DateTimeField(default=dj_timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["supervisor", "therapist"], name="one_supervision_per_pair"),
+        ]
+
+    def __str__(self):
+        return f"Supervision of {self.therapist_id} by {self.supervisor_id}"

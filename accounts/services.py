@@ -10,10 +10,11 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
+from django.utils.translation import gettext as _
 
 from audit.services import audit_record
 
-from .models import Clinic, User
+from .models import Clinic, Supervision, User
 from .tokens import staff_invite_token_generator, staff_invite_valid_hours
 
 # The Clinic fields a clinic admin may change on the settings page, in display order.
@@ -60,8 +61,8 @@ def _send_existing_account_notice(user_id, clinic_name, invited_by_name):
 
 
 @transaction.atomic
-def staff_invite(*, clinic, email, full_name, by, request=None):
-    """Create a therapist account with no usable password and email them a link to set
+def staff_invite(*, clinic, email, full_name, by, role=User.Role.THERAPIST, request=None):
+    """Create a therapist (or supervisor) account with no usable password and email them a link to set
     one. The email leaves after the commit, so a rolled-back invite sends nothing."""
     email = email.strip().lower()
     existing = User.objects.filter(email__iexact=email).only("id", "clinic_id").first()
@@ -77,7 +78,9 @@ def staff_invite(*, clinic, email, full_name, by, request=None):
         inviter = by.get_full_name() or by.email
         transaction.on_commit(lambda: _send_existing_account_notice(existing.pk, clinic.name, inviter))
         return None
-    user = User(email=email, full_name=full_name.strip(), role=User.Role.THERAPIST, clinic=clinic, is_active=True)
+    if role not in (User.Role.THERAPIST, User.Role.SUPERVISOR):
+        raise ValidationError({"role": _("Invite a therapist or a supervisor.")})
+    user = User(email=email, full_name=full_name.strip(), role=role, clinic=clinic, is_active=True)
     user.set_unusable_password()
     try:
         # A savepoint, so a concurrent invite of the same address (the unique index
@@ -176,3 +179,27 @@ def clinic_settings_update(*, clinic, changes, by, request=None):
 
         flags_recompute_schedule(clinic=clinic, by=by)
     return clinic, diff
+
+
+@transaction.atomic
+def supervisees_set(*, supervisor, therapist_ids, by, request=None):
+    """Make exactly these therapists (of the supervisor's own clinic, active) the
+    supervisor's supervisees. Ids of anyone else are refused whole, so nothing is half
+    saved. Audited with the ids only. Returns the therapists now supervised."""
+    if not supervisor.is_supervisor or supervisor.clinic_id != by.clinic_id or not by.is_clinic_admin:
+        raise ValidationError(_("Only a supervisor of your own clinic can be given supervisees."))
+    wanted = set(therapist_ids)
+    therapists = list(User.objects.filter(
+        pk__in=wanted, clinic_id=supervisor.clinic_id, role=User.Role.THERAPIST, is_active=True,
+    ))
+    if len(therapists) != len(wanted):
+        raise ValidationError({"therapists": _("Choose active therapists of your clinic.")})
+    Supervision.objects.filter(supervisor=supervisor).exclude(therapist_id__in=wanted).delete()
+    have = set(Supervision.objects.filter(supervisor=supervisor).values_list("therapist_id", flat=True))
+    Supervision.objects.bulk_create([
+        Supervision(clinic_id=supervisor.clinic_id, supervisor=supervisor, therapist=t)
+        for t in therapists if t.pk not in have
+    ])
+    audit_record(action="staff.supervisees", actor=by, obj=supervisor, clinic=by.clinic, request=request,
+                 detail={"therapists": sorted(wanted)})
+    return therapists

@@ -150,4 +150,6 @@ def home(request):
         return redirect("caseload")
     if request.user.is_clinic_admin and request.user.clinic_id is not None:
         return redirect("clinic_dashboard")
+    if request.user.is_supervisor and request.user.clinic_id is not None:
+        return redirect("supervision_home")
     return render(request, "accounts/home.html")

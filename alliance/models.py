@@ -2,6 +2,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models.functions import Now
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from sessions.notes import EncryptedTextField
 
@@ -226,6 +227,60 @@ class Flag(models.Model):
     @property
     def is_open(self):
         return self.resolved_at is None
+
+
+class RepairStrategy(models.TextChoices):
+    """What a therapist did about a flag, one or more per acknowledgement. The options a
+    flag kind offers, with the research behind each, are in alliance/flags/guidance.py."""
+
+    INVITE_FEEDBACK = "invite_feedback", _("Invited the client to say what is not working")
+    OWN_PART = "own_part", _("Acknowledged my own part in the strain")
+    REVISIT_GOALS = "revisit_goals", _("Revisited goals and tasks together")
+    ADJUST_APPROACH = "adjust_approach", _("Adjusted the approach or pace")
+    REVIEW_FEEDBACK = "review_feedback", _("Went over the check-in results with the client")
+    COMPARE_VIEWS = "compare_views", _("Compared my view of the session with the client's")
+    ADDRESS_ATTENDANCE = "address_attendance", _("Talked about attendance and what gets in the way")
+    ADJUST_SCHEDULE = "adjust_schedule", _("Changed the time, frequency or format of sessions")
+    FEEDBACK_CHANNEL = "feedback_channel", _("Asked how the client would rather give feedback")
+    SUPERVISION = "supervision", _("Took it to supervision or consultation")
+    OTHER = "other", _("Something else")
+
+
+class FlagStrategy(models.Model):
+    """One strategy recorded with a flag's acknowledgement: a row each, so recovery
+    rates group by strategy in SQL (clinic.dashboards, alliance.flags.selectors)."""
+
+    flag = models.ForeignKey(Flag, on_delete=models.CASCADE, related_name="strategies")
+    strategy = models.CharField(_("strategy"), max_length=30, choices=RepairStrategy.choices)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["flag", "strategy"], name="one_row_per_flag_strategy"),
+        ]
+        indexes = [models.Index(fields=["strategy", "flag"])]
+
+    def __str__(self):
+        return f"{self.strategy} for flag {self.flag_id}"
+
+
+class RepairNote(models.Model):
+    """The therapist's own words on what they did about a flag: as private as a session
+    note (sessions.models.SessionNote), encrypted at rest, readable by its author alone
+    (alliance.flags.selectors.repair_notes_for_author). Its own table, so no query about
+    flags loads it by accident."""
+
+    MAX_LENGTH = 2000
+
+    flag = models.OneToOneField(Flag, on_delete=models.CASCADE, related_name="repair_note")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    text = EncryptedTextField(max_length=MAX_LENGTH)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self):
+        return f"Repair note on flag {self.flag_id}"
+
+    def __repr__(self):
+        return f"<RepairNote flag={self.flag_id} author={self.author_id}>"
 
 
 class FlagRecompute(models.Model):

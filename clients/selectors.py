@@ -6,6 +6,7 @@ from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.utils.formats import date_format
 
+from accounts.access import supervisees_of
 from alliance.charts import DIMENSION_MAX, TOTAL_MAX, value_axis
 from alliance.flags.selectors import flags_for_client_page
 from alliance.models import SCORE_FIELDS, CheckIn, Flag, SurveyInvitation
@@ -18,14 +19,17 @@ SPARKLINE_POINTS = 8
 
 def clients_visible_to(user):
     """The clients a user may see at all: a therapist their own caseload, a clinic
-    admin their whole clinic (scores only; notes are guarded separately), anyone else
-    nothing. Every client lookup in a view starts here, so a guessed id from another
+    admin their whole clinic (scores only; notes are guarded separately), a supervisor
+    their supervisees' clients (scores only too), anyone else nothing. Every client lookup in a view starts here, so a guessed id from another
     caseload or clinic answers 404 rather than 403 and reveals nothing."""
     if not user.is_authenticated or user.clinic_id is None:
         return Client.objects.none()
     qs = Client.objects.filter(clinic_id=user.clinic_id)
     if user.is_therapist:
         qs = qs.filter(therapist=user)
+    elif user.is_supervisor:
+        # A supervisor reads their supervisees' clients (accounts.access decides whose).
+        qs = qs.filter(therapist__in=supervisees_of(user))
     elif not user.is_clinic_admin:
         return Client.objects.none()
     return qs
@@ -104,7 +108,7 @@ CHART_POINTS = 52  # a year of weekly sessions
 COMMENTS_SHOWN = 10
 
 
-def client_record(client, *, page=1):
+def client_record(client, *, page=1, viewer=None):
     """Everything the client page shows besides the client itself: a page of sessions
     (newest first) with both totals and the survey state, the latest CHART_POINTS rated
     sessions as chart series, the client's latest comments, every flag with its history,
@@ -177,7 +181,7 @@ def client_record(client, *, page=1):
     comments_truncated = len(comments) > COMMENTS_SHOWN
     comments = comments[:COMMENTS_SHOWN]
     # Flags with their history and repair tracking, from the flags' own selector.
-    flags = flags_for_client_page(client)
+    flags = flags_for_client_page(client, viewer=viewer)
     # The soonest booked session still ahead, and the booked ones whose time has passed,
     # oldest first, waiting for their attendance. Bookings are the diary's next few
     # sessions, not the history, so reading them all stays small.

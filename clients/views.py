@@ -3,7 +3,7 @@ from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
-from accounts.access import staff_required, therapist_required
+from accounts.access import reader_required, therapist_required
 from alliance.models import SCORE_FIELDS
 from audit.services import audit_record
 
@@ -111,18 +111,19 @@ def client_reactivate(request, pk):
     return redirect("client_detail", pk=client.pk)
 
 
-@staff_required
+@reader_required
 @require_safe
 def client_detail(request, pk):
     """The client's record: alliance charts, sessions, comments and flags. A clinic
-    admin sees it too, but never a note and no buttons that change anything."""
+    admin, and a supervisor of the client's therapist, see it too, but never a note,
+    never a comment and no buttons that change anything."""
     client = client_for_user(request.user, pk)
     audit_record(action="client.view", actor=request.user, obj=client, request=request)
     context = {
         "client": client,
         "can_edit": request.user.is_therapist,
         "dimension_titles": [(f, f"{f.capitalize()} (0–10)") for f in SCORE_FIELDS],
-        **client_record(client, page=request.GET.get("page")),
+        **client_record(client, page=request.GET.get("page"), viewer=request.user),
     }
     if not request.user.is_therapist:
         # The check-in tells clients "Your therapist will read it": a comment is theirs

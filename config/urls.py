@@ -14,6 +14,10 @@ urlpatterns = [
     path("", include("sessions.urls")),
     # Flags and the needs-attention list (alliance/flags/).
     path("", include("alliance.flags.urls")),
+    # A therapist's own calibration and what worked (alliance/calibration/).
+    path("", include("alliance.calibration.urls")),
+    # A supervisor's read-only pages (supervision/).
+    path("", include("supervision.urls")),
     # The client's check-in by email link: no login, token in the path.
     path("s/", include("alliance.checkins.urls")),
     # Its other channels: in the session (QR, short code, hand-over) and SMS webhooks.

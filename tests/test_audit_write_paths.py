@@ -86,7 +86,7 @@ def test_every_main_write_path_leaves_an_audit_row(login, alice, bob, carol, pas
 
     # Flag: acknowledge.
     flag = Flag.objects.create(client=client, kind="drop", severity=5, session=session, detail="-4")
-    response = web.post(reverse("flag_acknowledge", args=[flag.pk]), {"response": "discussed", "text": "talked it over"})
+    response = web.post(reverse("flag_acknowledge", args=[flag.pk]), {"strategies": "invite_feedback", "note": "talked it over"})
     assert response.status_code == 302
     check("flag.acknowledge", alice, "flag", flag.pk)
 

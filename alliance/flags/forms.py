@@ -1,19 +1,30 @@
 from django import forms
+from django.utils.translation import gettext_lazy as _
 
-from .services import RESPONSE_TEXT_MAX
-from alliance.models import Flag
+from .guidance import strategy_choices
+from .services import NOTE_MAX
 
 
 class FlagAcknowledgeForm(forms.Form):
-    response = forms.ChoiceField(label="What did you do?", choices=Flag.Response.choices, widget=forms.RadioSelect)
-    text = forms.CharField(
-        label="Details (required for “Other”)", required=False, max_length=RESPONSE_TEXT_MAX,
-        widget=forms.Textarea(attrs={"rows": 2, "maxlength": RESPONSE_TEXT_MAX}),
+    """What the therapist did about one flag: the strategies its kind offers, and a
+    private note (readable by its author alone)."""
+
+    strategies = forms.MultipleChoiceField(
+        label=_("What did you do?"), widget=forms.CheckboxSelectMultiple,
+        error_messages={"required": _("Choose at least one thing you did.")},
+    )
+    note = forms.CharField(
+        label=_("Private note (only you can read it; required for “Something else”)"), required=False,
+        max_length=NOTE_MAX, widget=forms.Textarea(attrs={"rows": 2, "maxlength": NOTE_MAX}),
     )
     next = forms.CharField(required=False, widget=forms.HiddenInput)
 
+    def __init__(self, *args, kind, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["strategies"].choices = strategy_choices(kind)
+
     def clean(self):
         data = super().clean()
-        if data.get("response") == Flag.Response.OTHER and not (data.get("text") or "").strip():
-            self.add_error("text", "Say briefly what you did.")
+        if data.get("strategies") == ["other"] and not (data.get("note") or "").strip():
+            self.add_error("note", _("Say briefly what you did."))
         return data

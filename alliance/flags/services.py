@@ -12,47 +12,59 @@ from django.db import transaction
 from django.db.models import Count, F, Max, Q
 from django.db.models.functions import Coalesce
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from audit.services import audit_record
 
+from alliance.flags.guidance import options_for
 from alliance.flags.rules import flags_recompute_for_client
-from alliance.models import Flag, FlagRecompute
+from alliance.models import Flag, FlagRecompute, FlagStrategy, RepairNote, RepairStrategy
 
 log = logging.getLogger(__name__)
 
-RESPONSE_TEXT_MAX = 500
+NOTE_MAX = RepairNote.MAX_LENGTH
 
 
 @transaction.atomic
-def flag_acknowledge(*, flag, by, response, text="", request=None):
-    """Record what the client's therapist did about an open flag.
+def flag_acknowledge(*, flag, by, strategies, note="", request=None):
+    """Record what the client's therapist did about an open flag: one or more repair
+    strategies among those the flag's kind offers (alliance.flags.guidance), and
+    optionally their own words, kept as privately as a session note (RepairNote).
 
     The flag stays open until its condition clears (acknowledging is not resolving);
     the "needs attention" list shows it as acknowledged meanwhile. Only the client's
-    own therapist may acknowledge: a clinic admin sees flags but does not act on them.
+    own therapist may acknowledge: a clinic admin or supervisor sees flags but does not
+    act on them.
     """
-    text = (text or "").strip()
-    if response not in Flag.Response.values:
-        raise ValidationError({"response": "Choose what you did about this flag."})
-    if response == Flag.Response.OTHER and not text:
-        raise ValidationError({"text": "Say briefly what you did."})
-    if len(text) > RESPONSE_TEXT_MAX:
-        raise ValidationError({"text": f"Keep it under {RESPONSE_TEXT_MAX} characters."})
+    note = (note or "").strip()
+    offered = {o.strategy for o in options_for(flag.kind)}
+    strategies = list(dict.fromkeys(strategies or ()))
+    if not strategies:
+        raise ValidationError({"strategies": _("Choose at least one thing you did.")})
+    if any(s not in offered for s in strategies):
+        raise ValidationError({"strategies": _("Choose among the options shown for this flag.")})
+    if strategies == [RepairStrategy.OTHER] and not note:
+        raise ValidationError({"note": _("Say briefly what you did.")})
+    if len(note) > NOTE_MAX:
+        raise ValidationError({"note": _("Keep it under %(max)s characters.") % {"max": NOTE_MAX}})
     if flag.client.therapist_id != by.id or not by.is_therapist:
-        raise ValidationError("Only the client's therapist can acknowledge this flag.")
+        raise ValidationError(_("Only the client's therapist can acknowledge this flag."))
     now = timezone.now()
     # A conditional UPDATE, so a double submit or a concurrent recompute that resolved
     # the flag cannot overwrite an earlier response.
     updated = Flag.objects.filter(pk=flag.pk, acknowledged_at__isnull=True, resolved_at__isnull=True).update(
-        acknowledged_at=now, acknowledged_by=by, response=response, response_text=text, updated_at=now
+        acknowledged_at=now, acknowledged_by=by, updated_at=now
     )
     if not updated:
-        raise ValidationError("This flag was already acknowledged or has cleared meanwhile.")
+        raise ValidationError(_("This flag was already acknowledged or has cleared meanwhile."))
+    FlagStrategy.objects.bulk_create([FlagStrategy(flag=flag, strategy=s) for s in strategies])
+    if note:
+        RepairNote.objects.create(flag=flag, author=by, text=note)
     flag.refresh_from_db()
     audit_record(
         action="flag.acknowledge", actor=by, obj=flag, clinic=by.clinic, request=request,
-        # The response choice, never the free text: the audit trail holds no clinical text.
-        detail={"kind": flag.kind, "client_id": flag.client_id, "response": response},
+        # The strategy codes, never the note: the audit trail holds no clinical text.
+        detail={"kind": flag.kind, "client_id": flag.client_id, "strategies": strategies, "note": bool(note)},
     )
     return flag
 

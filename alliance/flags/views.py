@@ -5,11 +5,13 @@ from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
 from django.urls import NoReverseMatch, reverse
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from accounts.access import therapist_required
 
 from .forms import FlagAcknowledgeForm
+from .guidance import INTRO, options_for
 from .services import flag_acknowledge
 from alliance.models import Flag
 from .selectors import flags_needing_attention
@@ -42,12 +44,12 @@ def _back(request, flag):
 @require_POST
 def flag_acknowledge_view(request, pk):
     flag = _flag_for_therapist(request.user, pk)
-    form = FlagAcknowledgeForm(request.POST)
+    form = FlagAcknowledgeForm(request.POST, kind=flag.kind)
     if form.is_valid():
         try:
             flag_acknowledge(
-                flag=flag, by=request.user, response=form.cleaned_data["response"],
-                text=form.cleaned_data["text"], request=request,
+                flag=flag, by=request.user, strategies=form.cleaned_data["strategies"],
+                note=form.cleaned_data["note"], request=request,
             )
         except ValidationError as exc:
             if hasattr(exc, "error_dict"):
@@ -57,9 +59,13 @@ def flag_acknowledge_view(request, pk):
                 messages.info(request, " ".join(exc.messages))
                 return HttpResponseRedirect(_back(request, flag))
         else:
-            messages.success(request, f"{flag.get_kind_display()} flag for {flag.client.display_name} acknowledged.")
+            messages.success(request, _("%(kind)s flag for %(client)s acknowledged.") % {
+                "kind": flag.get_kind_display(), "client": flag.client.display_name,
+            })
             return HttpResponseRedirect(_back(request, flag))
-    return render(request, "alliance/flag_acknowledge.html", {"flag": flag, "form": form}, status=400)
+    return render(request, "alliance/flag_acknowledge.html", {
+        "flag": flag, "form": form, "options": options_for(flag.kind), "intro": INTRO,
+    }, status=400)
 
 
 @therapist_required

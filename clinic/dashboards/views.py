@@ -4,7 +4,9 @@ note or a check-in comment."""
 from django.shortcuts import render
 
 from accounts.access import clinic_admin_required
+from alliance.calibration.selectors import AGREEMENT_POINTS, MIN_PAIRS_FOR_R, calibration, past_year
 from alliance.charts import TOTAL_MAX, value_axis
+from alliance.flags.selectors import what_works
 
 from .forms import DashboardFilterForm
 from .selectors import clinic_dashboard as build_dashboard
@@ -86,4 +88,25 @@ def clinic_therapist(request, pk):
     filters.therapist_id = therapist.id  # so the export link carries this therapist
     return render(request, "clinic/dashboards/therapist.html", {
         "form": form, "therapist": therapist, "rows": rows, "filters": filters, "query": filters.querystring(),
+    })
+
+
+@clinic_admin_required
+def clinic_repair(request):
+    """What works here (recovery after flags, by kind and strategy) and every
+    therapist's calibration, for the past year. Scores and counts only, in a fixed
+    number of queries (tests/clinic/dashboards/test_repair_page.py)."""
+    clinic = request.user.clinic
+    start, end = past_year()
+    figures = calibration(clinic=clinic, start=start, end=end)
+    clinic_row = figures.pop(None)
+    therapists = sorted(figures.values(), key=lambda r: (r.name.lower(), r.therapist_id))
+    for row in therapists:
+        row.overall.label = row.name
+    return render(request, "clinic/dashboards/repair.html", {
+        "works": what_works(clinic=clinic, start=start, end=end),
+        "clinic_calibration": clinic_row,
+        "therapists": therapists, "therapists_overall": [r.overall for r in therapists],
+        "agreement_points": AGREEMENT_POINTS, "min_pairs": MIN_PAIRS_FOR_R,
+        "discrepancy_points": clinic.discrepancy_points,
     })

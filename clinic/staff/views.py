@@ -9,6 +9,7 @@ from django.db.models import Count, Q
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.encoding import force_str
 from django.utils.http import urlsafe_base64_decode
+from django.utils.translation import ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
@@ -16,24 +17,37 @@ from clients.models import Client
 
 from accounts import services
 from accounts.access import clinic_admin_required
-from accounts.models import User
+from accounts.models import Supervision, User
 from accounts.tokens import staff_invite_token_generator
 
-from .forms import ReassignForm, StaffInviteForm
+from .forms import ReassignForm, StaffInviteForm, SuperviseesForm
 
 
 def _therapist_in_clinic(request, pk):
     return get_object_or_404(User.objects.filter(clinic_id=request.user.clinic_id, role=User.Role.THERAPIST), pk=pk)
 
 
-def _staff_page(request, invite_form=None, status=200):
-    staff = (
+def _staff_page(request, invite_form=None, status=200, supervisees_forms=None):
+    staff = list(
         User.objects.filter(clinic_id=request.user.clinic_id)
         .annotate(caseload=Count("clients", filter=Q(clients__status=Client.Status.ACTIVE)))
         .order_by("-is_active", "role", "full_name", "id")
     )
+    # Each supervisor with the form that says whom they supervise (two queries for all).
+    assigned = {}
+    for supervisor_id, therapist_id in Supervision.objects.filter(clinic_id=request.user.clinic_id).values_list(
+        "supervisor_id", "therapist_id"
+    ):
+        assigned.setdefault(supervisor_id, []).append(therapist_id)
+    supervisors = []
+    for member in staff:
+        if member.is_supervisor and member.is_active:
+            form = (supervisees_forms or {}).get(member.pk) or SuperviseesForm(
+                supervisor=member, initial={"therapists": assigned.get(member.pk, [])}, prefix=f"s{member.pk}",
+            )
+            supervisors.append((member, form))
     return render(request, "clinic/staff/staff.html", {
-        "staff": staff, "invite_form": invite_form or StaffInviteForm(),
+        "staff": staff, "invite_form": invite_form or StaffInviteForm(), "supervisors": supervisors,
     }, status=status)
 
 
@@ -50,10 +64,13 @@ def staff_invite(request):
         try:
             services.staff_invite(
                 clinic=request.user.clinic, email=form.cleaned_data["email"],
-                full_name=form.cleaned_data["full_name"], by=request.user, request=request,
+                full_name=form.cleaned_data["full_name"], role=form.cleaned_data["role"], by=request.user,
+                request=request,
             )
         except ValidationError as exc:
-            form.add_error("email", exc.message_dict.get("email", exc.messages))
+            errors = exc.message_dict if hasattr(exc, "error_dict") else {"email": exc.messages}
+            for name, messages_ in errors.items():
+                form.add_error(name if name in form.fields else "email", messages_)
         else:
             # The same words whether or not the address already has an account at
             # another clinic (accounts.services.staff_invite says why).
@@ -99,6 +116,31 @@ def staff_reassign(request, pk):
                 return redirect("clinic_staff")
         return render(request, "clinic/staff/reassign.html", {"therapist": therapist, "form": form}, status=400)
     return render(request, "clinic/staff/reassign.html", {"therapist": therapist, "form": form})
+
+
+@clinic_admin_required
+@require_POST
+def staff_supervisees(request, pk):
+    """Set whom a supervisor of this clinic supervises."""
+    supervisor = get_object_or_404(
+        User.objects.filter(clinic_id=request.user.clinic_id, role=User.Role.SUPERVISOR, is_active=True), pk=pk
+    )
+    form = SuperviseesForm(request.POST, supervisor=supervisor, prefix=f"s{supervisor.pk}")
+    if form.is_valid():
+        try:
+            chosen = services.supervisees_set(
+                supervisor=supervisor, therapist_ids=[t.pk for t in form.cleaned_data["therapists"]],
+                by=request.user, request=request,
+            )
+        except ValidationError as exc:
+            form.add_error(None, exc.messages)
+        else:
+            messages.success(request, ngettext(
+                "%(name)s now supervises %(count)s therapist.", "%(name)s now supervises %(count)s therapists.",
+                len(chosen),
+            ) % {"name": supervisor, "count": len(chosen)})
+            return redirect("clinic_staff")
+    return _staff_page(request, status=400, supervisees_forms={supervisor.pk: form})
 
 
 def _user_from_link(uidb64, token):

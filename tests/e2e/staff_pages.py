@@ -21,7 +21,8 @@ from django.utils.http import urlsafe_base64_encode
 
 from accounts.tokens import staff_invite_token_generator
 from alliance.flags.rules import flags_recompute_for_client
-from alliance.models import CheckIn, Flag, SurveyInvitation
+from accounts.models import Supervision
+from alliance.models import CheckIn, Flag, FlagStrategy, SurveyInvitation
 from api.models import Scope
 from api.services import api_key_create, api_key_revoke, api_key_touch
 from sessions.models import Session
@@ -35,8 +36,9 @@ S = SurveyInvitation.Status
 THERAPIST = "therapist"  # alice, with a populated caseload
 ADMIN = "clinic admin"  # carol
 NEW_STAFF = "new staff"  # dave: password accepted, no authenticator yet
+SUPERVISOR = "supervisor"  # sam, supervising alice
 ANYONE = "not logged in"
-ROLES = (THERAPIST, ADMIN, NEW_STAFF, ANYONE)
+ROLES = (THERAPIST, ADMIN, SUPERVISOR, NEW_STAFF, ANYONE)
 
 # The menu button of a logged-in page on a narrow screen (base.html's navbar collapses).
 MENU = 'role=button[name="Toggle navigation"]'
@@ -81,6 +83,9 @@ STAFF_PAGES = (
     StaffPage("session-detail-check-in-now", THERAPIST, "/sessions/{unrated_session}/", key=(
         'role=button[name="On the client\'s phone (QR code)"]', 'role=button[name="Hand this device to the client"]',
     )),
+    StaffPage("my-practice", THERAPIST, "/practice/", key=(
+        "column:Mean difference", "column:Agreement", "column:What the numbers say",
+    )),
     StaffPage("client-form", THERAPIST, "/clients/new/", key=('role=button[name="Add client"]',)),
     StaffPage("client-edit", THERAPIST, "/clients/{client}/edit/"),
     StaffPage("session-form", THERAPIST, "/clients/{client}/sessions/new/", key=('role=button[name="Save session"]',)),
@@ -99,6 +104,9 @@ STAFF_PAGES = (
     )),
     StaffPage("clinic-therapist", ADMIN, "/clinic/therapists/{alice}/", key=(
         "column:Latest client total", "column:Open flags", "column:Response",
+    )),
+    StaffPage("what-works", ADMIN, "/clinic/repair/", key=(
+        "column:Strategy", "column:What the numbers say", "column:Mean difference", "column:Rated higher",
     )),
     StaffPage("staff", ADMIN, "/clinic/staff/", key=(
         'role=button[name="Deactivate"]', 'role=link[name="Reassign clients"]', 'role=button[name="Send invitation"]',
@@ -130,6 +138,16 @@ STAFF_PAGES = (
         'role=button[name="Unlock"]', 'role=button[name="Reset two-step login"]',
     )),
     # --- Staff on their first login ------------------------------------------------------
+    # --- A supervisor, reading a supervisee's work ------------------------------------------
+    StaffPage("supervision", SUPERVISOR, "/supervision/", key=(
+        'role=link[name="Alice Therapist"]', "column:Mean difference", "column:Agreement",
+    )),
+    StaffPage("supervision-therapist", SUPERVISOR, "/supervision/therapists/{alice}/", key=(
+        'role=link[name="J.D."]', "column:Open flags", "column:What the numbers say",
+    )),
+    StaffPage("supervision-client-page", SUPERVISOR, "/clients/{client}/", key=(
+        "column:Check-in", "column:Client-rated", "column:Therapist-rated",
+    )),
     StaffPage("second-factor-setup", NEW_STAFF, "/accounts/2fa/setup/", key=(
         'img[alt="QR code for your authenticator app"]', "#totp-secret", 'role=button[name="Confirm"]',
     )),
@@ -322,6 +340,12 @@ def seed_staff_pages(*, alice, bob, carol, alice_client, bob_client):
     api_key_touch(key=in_use)
     revoked, _ = api_key_create(clinic=clinic, by=carol, name="Old billing export", scopes=[Scope.CLIENTS_READ])
     api_key_revoke(key=revoked, by=carol)
+    # A supervisor of alice, and the strategies of her acknowledged flag, for the repair
+    # and calibration pages.
+    sam = UserFactory(clinic=clinic, full_name="Sam Supervisor", email="sam.supervisor@example.com", role="supervisor")
+    Supervision.objects.create(clinic=clinic, supervisor=sam, therapist=alice)
+    for acted in Flag.objects.filter(client__therapist=alice, acknowledged_at__isnull=False):
+        FlagStrategy.objects.create(flag=acted, strategy="invite_feedback")
 
     # An email's links, as the outbox sends them, for the unsubscribe page.
     emailed = ClientFactory(therapist=bob, display_name="E.M.")
@@ -330,7 +354,7 @@ def seed_staff_pages(*, alice, bob, carol, alice_client, bob_client):
 
     return {
         # Who logs in for each role's pages (log_in_as).
-        "cast": {THERAPIST: alice, ADMIN: carol, NEW_STAFF: dave},
+        "cast": {THERAPIST: alice, ADMIN: carol, SUPERVISOR: sam, NEW_STAFF: dave},
         "client": alice_client.pk,
         "missed_client": missed.pk,
         "new_client": alice.clients.get(display_name="X.Y.").pk,

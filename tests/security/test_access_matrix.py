@@ -6,18 +6,21 @@ someone deciding who may see it. Authorised pairs must work (not 403/404/5xx, no
 to login); unauthorised pairs must answer 403 or 404 (anonymous: a redirect to login),
 never 200 or 500.
 
-Specs: public | staff | therapist | admin (any user of that role, about their own clinic);
-therapist:own (the therapist of the object's client); admin:clinic (an admin of the
-object's clinic); key (the REST API and FHIR views: an API key only, so every browser
-role, logged in or not, is refused with 401; tests/api/test_access_matrix.py checks
-them key × scope × clinic).
+Specs: public | staff | therapist | admin | supervisor (any user of that role, about their
+own clinic); therapist:own (the therapist of the object's client); admin:clinic (an admin
+of the object's clinic); supervisor:own (a supervisor of the object's therapist, in the
+same clinic: never a colleague they do not supervise, never another clinic); key (the
+REST API and FHIR views: an API key only, so every browser role, logged in or not, is
+refused with 401; tests/api/test_access_matrix.py checks them key × scope × clinic).
 """
 
 import pytest
 from django.test import Client
 from django.urls import NoReverseMatch, reverse
 
-from tests.security.world import ADMINS, CLINIC_OF, ROLES, THERAPISTS, all_routes, build_world, login_client
+from tests.security.world import (
+    ADMINS, CLINIC_OF, ROLES, SUPERVISES, SUPERVISORS, THERAPISTS, all_routes, build_world, login_client,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -36,7 +39,7 @@ TABLE = {
     "password_reset_complete": (None, {"public"}, ()),
     "caseload": (None, {"therapist"}, ()),
     "client_new": (None, {"therapist"}, ()),
-    "client_detail": ("client", {"therapist:own", "admin:clinic"}, ()),
+    "client_detail": ("client", {"therapist:own", "admin:clinic", "supervisor:own"}, ()),
     "client_edit": ("client", {"therapist:own"}, ()),
     "client_discharge": ("client", {"therapist:own"}, ()),
     "client_reactivate": ("client", {"therapist:own"}, ()),
@@ -49,6 +52,12 @@ TABLE = {
     "clinic_dashboard": (None, {"admin"}, ()),
     "dashboard_export": ("table", {"admin"}, ()),
     "clinic_therapist": ("therapist_user", {"admin:clinic"}, ()),
+    "clinic_repair": (None, {"admin"}, ()),
+    "my_practice": (None, {"therapist"}, ()),
+    # A supervisor's read-only pages (supervision/).
+    "supervision_home": (None, {"supervisor"}, ()),
+    "supervision_therapist": ("supervisee", {"supervisor:own"}, ()),
+    "clinic_staff_supervisees": ("supervisor_user", {"admin:clinic"}, ()),
     "invitation_resend": ("invitation", {"therapist:own"}, ()),
     "survey_thanks": (None, {"public"}, ()),
     "survey_checkin": ("token", {"public"}, ()),
@@ -89,8 +98,9 @@ TABLE = {
     "webhook_disable": ("subscription", {"admin:clinic"}, ()),
     "webhook_enable": ("subscription", {"admin:clinic"}, ()),
     "webhook_delete": ("subscription", {"admin:clinic"}, ()),
-    # Development only (RAPPORT_DEV_OUTBOX; 404 in production), and for logged-in staff even then.
-    "dev_outbox": (None, {"staff"}, ()),
+    # Development only (RAPPORT_DEV_OUTBOX; 404 in production), and for logged-in therapists
+    # and admins even then (a supervisor has no business with clients' check-in links).
+    "dev_outbox": (None, {"therapist", "admin"}, ()),
     # The clinic admin's API keys (clinic/api_keys/).
     "clinic_api_keys": (None, {"admin"}, ()),
     "clinic_api_key_revoke": ("api_key", {"admin:clinic"}, ()),
@@ -131,6 +141,11 @@ def allowed(specs, role, obj):
         if spec == "therapist" and role in THERAPISTS:
             return True
         if spec == "admin" and role in ADMINS:
+            return True
+        if spec == "supervisor" and role in SUPERVISORS:
+            return True
+        if (spec == "supervisor:own" and role in SUPERVISORS and obj is not None
+                and obj.therapist == SUPERVISES[role] and obj.clinic == CLINIC_OF[role]):
             return True
         if spec == "therapist:own" and role in THERAPISTS and obj is not None and obj.therapist == role:
             return True

@@ -42,6 +42,9 @@ WATCHED = {
     "therapy_sessions_sessionnote": ("updated_at",),
     "alliance_checkin": None,
     "alliance_flag": None,
+    "alliance_flagstrategy": None,
+    "alliance_repairnote": ("updated_at",),
+    "accounts_supervision": None,
     "alliance_surveyinvitation": ("opened_at",),
 }
 
@@ -149,6 +152,12 @@ FORMS = {
     "accounts.forms.PasswordResetForm": Target("anonymous", lambda w: reverse("password_reset")),
     "clinic.staff.forms.StaffInviteForm": Target("carol", lambda w: reverse("clinic_staff_invite")),
     "clinic.settings.forms.ClinicSettingsForm": Target("carol", lambda w: reverse("clinic_settings")),
+    "clinic.staff.forms.SuperviseesForm": Target(
+        "carol", lambda w: reverse("clinic_staff_supervisees", args=[w.users["sam"].pk]),
+        # POST-only, and an empty POST succeeds (no supervisees), so the form is built here.
+        make_form=lambda w: importlib.import_module("clinic.staff.forms").SuperviseesForm(
+            supervisor=w.users["sam"], prefix=f"s{w.users['sam'].pk}"),
+    ),
     "clinic.staff.forms.ReassignForm": Target("carol", lambda w: reverse("clinic_staff_reassign", args=[w.users["bob"].pk])),
     "clients.forms.ClientForm": Target("alice", lambda w: reverse("client_new")),
     "clients.forms.ClientForm (edit)": Target("alice", lambda w: reverse("client_edit", args=[w.clients["alice"].pk])),

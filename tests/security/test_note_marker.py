@@ -3,7 +3,9 @@ only on Alice's own pages. Every URL in the URL configuration is requested as ev
 (and, for the Django admin, as a platform superuser), by GET and where sensible by POST,
 and every REST API and FHIR endpoint with an all-scope API key of each clinic;
 every response body, every log line (DEBUG and up), every audit row, every email sent and
-every webhook delivered is searched for the marker."""
+every webhook delivered is searched for the marker. A client's comment gets a marker of
+its own: for their therapist, never shown to a supervisor (nor the note: a repair note
+carries the note marker too)."""
 
 import json
 import logging
@@ -20,7 +22,7 @@ from api.services import api_key_create
 from audit.models import AuditEvent
 from tests.factories import UserFactory
 from tests.security.test_access_matrix import ADMIN_NAMESPACE, ADMIN_PARAMS, TABLE, allowed, kwargs_for
-from tests.security.world import ROLES, all_routes, build_world, login_client
+from tests.security.world import ROLES, SUPERVISORS, all_routes, build_world, login_client
 from tests.webhooks.receiver import Receiver
 
 pytestmark = pytest.mark.django_db
@@ -58,7 +60,8 @@ def test_the_note_marker_appears_only_on_the_authors_pages(caplog, settings):
     settings.PASSWORD_RESET_RATE_PER_IP = "100000/m"
     caplog.set_level(logging.DEBUG)
     marker = f"NOTE-MARKER-{uuid.uuid4().hex}"
-    world = build_world(marker=marker)
+    comment_marker = f"COMMENT-MARKER-{uuid.uuid4().hex}"
+    world = build_world(marker=marker, comment_marker=comment_marker)
     root = UserFactory(email="root@example.com", is_staff=True, is_superuser=True, clinic=None, role="clinic_admin")
     clients = {"anonymous": Client()}
     for role in ROLES:
@@ -67,12 +70,16 @@ def test_the_note_marker_appears_only_on_the_authors_pages(caplog, settings):
     clients["root"] = login_client(Client(), root)
 
     requests, author_hits, leaks = 0, [], []
+    comment_hits, comment_leaks = [], []
 
     def look(role, method, url, response):
         nonlocal requests
         requests += 1
-        if marker.encode() in _body(response):
+        body = _body(response)
+        if marker.encode() in body:
             (author_hits if role == AUTHOR else leaks).append(f"{method} {url} as {role} ({response.status_code})")
+        if comment_marker.encode() in body:
+            (comment_leaks if role in SUPERVISORS else comment_hits).append(f"{method} {url} as {role}")
 
     routes = list(all_routes())
     for route in routes:
@@ -151,7 +158,11 @@ def test_the_note_marker_appears_only_on_the_authors_pages(caplog, settings):
     print(f"note marker: {len(author_hits)} hits on the author's own pages: {author_hits}")
     print(f"note marker: {len(leaks)} hits elsewhere, {len(log_hits)} in logs, {len(audit_hits)} in audit rows, "
           f"{len(mail_hits)} in emails")
+    print(f"note marker: comment marker seen {len(comment_hits)} times by others than supervisors, "
+          f"{len(comment_leaks)} times by supervisors")
     assert author_hits, "the author never saw her own note: the walk is not reaching the note pages"
+    assert any(f"as {AUTHOR}" in hit for hit in comment_hits), "the therapist never saw the comment: the walk misses it"
+    assert not comment_leaks, "a client's comment shown to a supervisor:\n" + "\n".join(comment_leaks)
     assert not leaks, "note text shown to someone other than its author:\n" + "\n".join(leaks)
     assert not log_hits, f"note text in the logs: {log_hits[:3]}"
     assert not audit_hits, f"note text in audit rows {audit_hits}"

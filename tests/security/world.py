@@ -14,16 +14,21 @@ from django.utils.http import urlsafe_base64_encode
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from alliance.checkins.invitations import new_token
-from alliance.models import Flag, SurveyInvitation
+from accounts.models import Supervision
+from alliance.models import Flag, FlagStrategy, RepairNote, SurveyInvitation
 from api.services import api_key_create
 from sessions.models import SessionNote
 from tests.factories import CheckInFactory, ClientFactory, ClinicFactory, SessionFactory, UserFactory
 from webhooks.models import Subscription
 
-ROLES = ("alice", "bob", "carol", "mallory", "olga", "anonymous")
+ROLES = ("alice", "bob", "carol", "mallory", "olga", "sam", "stan", "anonymous")
 THERAPISTS = {"alice", "bob", "mallory"}
 ADMINS = {"carol", "olga"}
-CLINIC_OF = {"alice": "A", "bob": "A", "carol": "A", "mallory": "B", "olga": "B"}
+# Supervisors and whom each supervises: sam (clinic A) supervises alice, not bob;
+# stan (clinic B) supervises mallory, and nobody of clinic A.
+SUPERVISORS = {"sam", "stan"}
+SUPERVISES = {"sam": "alice", "stan": "mallory"}
+CLINIC_OF = {"alice": "A", "bob": "A", "carol": "A", "mallory": "B", "olga": "B", "sam": "A", "stan": "B"}
 
 
 @dataclass
@@ -44,9 +49,10 @@ class World:
     sessions: dict
     objects: dict = field(default_factory=dict)  # kind -> [Obj]
     marker: str = ""
+    comment_marker: str = ""
 
 
-def build_world(marker="MARKER-not-set"):
+def build_world(marker="MARKER-not-set", comment_marker="COMMENT-MARKER-not-set"):
     clinic_a = ClinicFactory(name="Harbour Clinic")
     clinic_b = ClinicFactory(name="Elsewhere Clinic")
     users = {
@@ -55,7 +61,11 @@ def build_world(marker="MARKER-not-set"):
         "carol": UserFactory(email="carol@example.com", full_name="Carol Admin", clinic=clinic_a, role="clinic_admin"),
         "mallory": UserFactory(email="mallory@example.com", full_name="Mallory Elsewhere", clinic=clinic_b),
         "olga": UserFactory(email="olga@example.com", full_name="Olga Elsewhere-Admin", clinic=clinic_b, role="clinic_admin"),
+        "sam": UserFactory(email="sam@example.com", full_name="Sam Supervisor", clinic=clinic_a, role="supervisor"),
+        "stan": UserFactory(email="stan@example.com", full_name="Stan Elsewhere-Supervisor", clinic=clinic_b, role="supervisor"),
     }
+    for supervisor, therapist in SUPERVISES.items():
+        Supervision.objects.create(clinic=users[supervisor].clinic, supervisor=users[supervisor], therapist=users[therapist])
     for user in users.values():
         TOTPDevice.objects.create(user=user, name="Authenticator app", confirmed=True)
     clients, sessions, flags, invitations, tokens, checkins = {}, {}, {}, {}, {}, {}
@@ -66,7 +76,7 @@ def build_world(marker="MARKER-not-set"):
         note = SessionNote(session=session, author=users[owner])
         note.text = marker if owner == "alice" else f"note of {owner}"
         note.save()
-        checkins[owner] = CheckInFactory(session=session, comment=f"comment for {owner}")
+        checkins[owner] = CheckInFactory(session=session, comment=comment_marker if owner == "alice" else f"comment for {owner}")
         CheckInFactory(session=session, source="therapist")
         token, digest = new_token()
         invitation = SurveyInvitation.objects.create(
@@ -75,6 +85,15 @@ def build_world(marker="MARKER-not-set"):
             expires_at=timezone.now() + timedelta(days=6), attempts=1,
         )
         flag = Flag.objects.create(client=client, kind="drop", severity=5, session=session, detail="-4")
+        # An older flag, acknowledged with a strategy and a private note (as private as
+        # a session note: the marker too).
+        acted = Flag.objects.create(
+            client=client, kind="low_alliance", severity=4, session=session, detail="30/40",
+            raised_at=timezone.now() - timedelta(days=20), acknowledged_at=timezone.now() - timedelta(days=19),
+            acknowledged_by=users[owner], resolved_at=timezone.now() - timedelta(days=5),
+        )
+        FlagStrategy.objects.create(flag=acted, strategy="invite_feedback")
+        RepairNote.objects.create(flag=acted, author=users[owner], text=marker if owner == "alice" else f"repair of {owner}")
         clients[owner], sessions[owner], flags[owner], invitations[owner], tokens[owner] = (
             client, session, flag, invitation, token,
         )
@@ -104,6 +123,9 @@ def build_world(marker="MARKER-not-set"):
         "token": [Obj(f"token of {o}", t, CLINIC_OF[o], therapist=o) for o, t in tokens.items()],
         "therapist_user": [Obj(f"user {o}", users[o].pk, CLINIC_OF[o], user=o) for o in ("alice", "mallory")],
         "staff_user": [Obj(f"user {o}", users[o].pk, CLINIC_OF[o], user=o) for o in ("bob", "mallory")],
+        # A therapist as a supervisor names them: alice and bob (clinic A), mallory (B).
+        "supervisee": [Obj(f"supervisee {o}", users[o].pk, CLINIC_OF[o], therapist=o, user=o) for o in THERAPISTS],
+        "supervisor_user": [Obj(f"user {o}", users[o].pk, CLINIC_OF[o], user=o) for o in ("sam", "stan")],
         "join": [Obj("join link", (urlsafe_base64_encode(force_bytes(invited.pk)), default_token_generator.make_token(invited)), "A")],
         "reset": [Obj("reset link", (urlsafe_base64_encode(force_bytes(users["bob"].pk)), default_token_generator.make_token(users["bob"])), "A")],
         "table": [Obj("table", "therapists", "A")],
@@ -119,7 +141,8 @@ def build_world(marker="MARKER-not-set"):
             for admin in ("carol", "olga")
         ],
     }
-    return World(users=users, clients=clients, sessions=sessions, objects=objects, marker=marker)
+    return World(users=users, clients=clients, sessions=sessions, objects=objects, marker=marker,
+                 comment_marker=comment_marker)
 
 
 # --- URL enumeration --------------------------------------------------------------------

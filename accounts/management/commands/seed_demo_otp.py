@@ -10,7 +10,7 @@ from django.core.management.base import BaseCommand
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.models import User
-from alliance.management.commands.seed_demo import ADMIN_EMAIL, THERAPISTS
+from alliance.management.commands.seed_demo import ADMIN_EMAIL, SUPERVISOR, THERAPISTS
 
 DEMO_TOTP_KEY = b"rapport-demo-ONLY-20".hex()  # 20 bytes = 160 bits, like a real TOTP key
 DEMO_TOTP_BASE32 = base64.b32encode(bytes.fromhex(DEMO_TOTP_KEY)).decode("ascii")
@@ -18,7 +18,7 @@ DEMO_DEVICE_NAME = "Demo authenticator (public key, demo only)"
 
 
 def demo_emails():
-    return [ADMIN_EMAIL, *[email for email, _ in THERAPISTS]]
+    return [ADMIN_EMAIL, *[email for email, _ in THERAPISTS], SUPERVISOR[0]]
 
 
 class Command(BaseCommand):

@@ -19,7 +19,9 @@ What it holds (ROSTER):
 - flags computed by the app's own rules (alliance.flags.rules), replayed in the order
   things happened (see `_replay`), so each was raised when its evidence arrived and
   cleared when it stopped holding, months apart; most acknowledged a few days later
-  with a response, some still open.
+  with the repair strategies the therapist used (and now and then a private note),
+  some still open; which strategies recovered the alliance is the app's own verdict;
+- a supervisor (SUPERVISOR) assigned to the first two therapists.
 
 Each client follows a storyline (see ROSTER) whose rule fires at the end of their
 history, so every kind of flag is open somewhere; "repair" and "low" clients had a flag
@@ -44,7 +46,9 @@ from django.utils import timezone
 from accounts.models import Clinic, User
 from alliance.checkins.invitations import token_digest
 from alliance.flags.rules import flags_recompute_for_client
-from alliance.models import Channel, CheckIn, Flag, SurveyInvitation
+from accounts.models import Supervision
+from alliance.flags.guidance import options_for
+from alliance.models import Channel, CheckIn, Flag, FlagStrategy, RepairNote, RepairStrategy, SurveyInvitation
 from clients.models import Client
 from sessions.models import Session, SessionNote
 
@@ -61,6 +65,9 @@ THERAPISTS = [
     ("chloe@demo.rapport.test", "Chloe Martin"),
 ]
 SEED = 20261128
+# The demo supervisor, who supervises the first two therapists.
+SUPERVISOR = ("dana@demo.rapport.test", "Dana Whitfield")
+SUPERVISEES = 2
 
 # How many sessions before the end the "repair" and "low" clients' therapists acted on a flag.
 ACK_AT_REMAINING = 6
@@ -225,6 +232,21 @@ RESPONSES_FOR = {
 RESPONSES_DEFAULT = [
     (Flag.Response.DISCUSSED, 10), (Flag.Response.ADJUSTED, 7), (Flag.Response.OTHER, 2), (Flag.Response.REFERRED, 1),
 ]
+# The repair strategies (alliance/flags/guidance.py) a therapist's kind of response
+# stands for, first match among those the flag's kind offers; a second option of the
+# kind is added now and then. Which of them recovered is then the app's own verdict on
+# the data, never placed by hand.
+STRATEGIES_FOR = {
+    Flag.Response.DISCUSSED: [
+        RepairStrategy.INVITE_FEEDBACK, RepairStrategy.REVIEW_FEEDBACK, RepairStrategy.COMPARE_VIEWS,
+        RepairStrategy.OWN_PART, RepairStrategy.ADDRESS_ATTENDANCE, RepairStrategy.FEEDBACK_CHANNEL,
+    ],
+    Flag.Response.ADJUSTED: [RepairStrategy.ADJUST_APPROACH, RepairStrategy.REVISIT_GOALS],
+    Flag.Response.FREQUENCY: [RepairStrategy.ADJUST_SCHEDULE, RepairStrategy.ADJUST_APPROACH],
+    Flag.Response.REFERRED: [RepairStrategy.SUPERVISION],
+    Flag.Response.OTHER: [RepairStrategy.SUPERVISION, RepairStrategy.OTHER],
+}
+SECOND_STRATEGY = 0.35
 # A therapist who responded to a client's flags does not respond again within this long.
 ACK_COOL_OFF = timedelta(days=28)
 # Flags this young have not been looked at yet: the "needs attention" list has work.
@@ -306,6 +328,12 @@ class Command(BaseCommand):
             User.objects.create(email=email, password=password, full_name=name, role="therapist", clinic=clinic)
             for email, name in THERAPISTS
         ]
+        supervisor = User.objects.create(
+            email=SUPERVISOR[0], password=password, full_name=SUPERVISOR[1], role="supervisor", clinic=clinic,
+        )
+        Supervision.objects.bulk_create([
+            Supervision(clinic=clinic, supervisor=supervisor, therapist=t) for t in therapists[:SUPERVISEES]
+        ])
         slots = {}
         diaries = [_Diary(leave) for leave in LEAVE]
         for i, person in enumerate(ROSTER):
@@ -408,6 +436,7 @@ class _History:
             rng, clinic, therapist, diary, index, person, now,
         )
         self.tz = clinic.tzinfo
+        self.strategy_rng = random.Random(f"{SEED}:{person.name}:strategies")
         self.events, self.seq = [], 0
         self.invitations = []
         # The first moment the therapist will act on a flag again (ACK_COOL_OFF).
@@ -809,8 +838,30 @@ class _History:
         text = ""
         if response == Flag.Response.OTHER or self.rng.random() < 0.3:
             text = self.rng.choice(RESPONSE_TEXTS[response])
-        if flags.update(acknowledged_at=at, acknowledged_by=self.therapist, response=response, response_text=text):
+        acting = list(flags)
+        if flags.update(acknowledged_at=at, acknowledged_by=self.therapist):
             self.next_ack = max(self.next_ack or at, at + ACK_COOL_OFF)
+            self._record_strategies(acting, response, text)
+
+    def _record_strategies(self, flags, response, text):
+        """What the therapist ticked on the acknowledge form for each flag, and their
+        private note. A generator of its own, so the rest of the history is the same
+        whatever is picked here."""
+        rng = self.strategy_rng
+        rows, notes = [], []
+        for flag in flags:
+            offered = [o.strategy for o in options_for(flag.kind)]
+            main = next((s for s in STRATEGIES_FOR[response] if s in offered), RepairStrategy.OTHER)
+            chosen = [main]
+            if rng.random() < SECOND_STRATEGY:
+                extra = [s for s in offered[:4] if s != main]
+                if extra:
+                    chosen.append(rng.choice(extra))
+            rows += [FlagStrategy(flag=flag, strategy=s) for s in chosen]
+            if text or main == RepairStrategy.OTHER:
+                notes.append(RepairNote(flag=flag, author=self.therapist, text=text or RESPONSE_TEXTS[Flag.Response.OTHER][0]))
+        FlagStrategy.objects.bulk_create(rows)
+        RepairNote.objects.bulk_create(notes)
 
     def _plan_ack(self, raised, event):
         """When the therapist will act on the flags just raised, together: a few days

@@ -20,7 +20,9 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         self._rotate_notes()
-        self._rotate_comments()
+        self._rotate_column("alliance_checkin", "comment", "client comment", "Check-in")
+        # A therapist's private words on what they did about a flag (alliance.models.RepairNote).
+        self._rotate_column("alliance_repairnote", "text", "repair note", "Repair note")
         self._rotate_webhook_secrets()
 
     def _rotate_webhook_secrets(self):
@@ -41,16 +43,17 @@ class Command(BaseCommand):
             cursor.executemany("UPDATE webhooks_subscription SET secret = %s WHERE id = %s", updates)
         self.stdout.write(f"Re-encrypted {len(updates)} webhook signing secret(s) with the newest key.")
 
-    def _rotate_comments(self):
-        """Comments through a raw cursor: the model field hands out plain text, and the
-        rotation must work on the ciphertext. Rows locked per batch, as for notes."""
+    def _rotate_column(self, table, column, label, row_label):
+        """Encrypted text fields through a raw cursor: the model field hands out plain
+        text, and the rotation must work on the ciphertext. Rows locked per batch, as
+        for notes."""
         rotated = 0
         last_pk = 0
         while True:
             with transaction.atomic(), connection.cursor() as cursor:
                 lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
                 cursor.execute(
-                    "SELECT id, comment FROM alliance_checkin WHERE id > %s AND comment <> '' "
+                    f"SELECT id, {column} FROM {table} WHERE id > %s AND {column} <> '' "
                     f"ORDER BY id LIMIT %s{lock}", [last_pk, BATCH],
                 )
                 rows = cursor.fetchall()
@@ -62,13 +65,13 @@ class Command(BaseCommand):
                         updates.append((notes.rotate(ciphertext), pk))
                     except InvalidToken:
                         raise CommandError(
-                            f"Check-in {pk}'s comment cannot be decrypted with any configured key; "
-                            f"this batch was left unchanged ({rotated} comment(s) re-encrypted before it)."
+                            f"{row_label} {pk}'s {column} cannot be decrypted with any configured key; "
+                            f"this batch was left unchanged ({rotated} {label}(s) re-encrypted before it)."
                         ) from None
-                cursor.executemany("UPDATE alliance_checkin SET comment = %s WHERE id = %s", updates)
+                cursor.executemany(f"UPDATE {table} SET {column} = %s WHERE id = %s", updates)
                 rotated += len(rows)
                 last_pk = rows[-1][0]
-        self.stdout.write(f"Re-encrypted {rotated} client comment(s) with the newest key.")
+        self.stdout.write(f"Re-encrypted {rotated} {label}(s) with the newest key.")
 
     def _rotate_notes(self):
         rotated = 0

@@ -1,4 +1,4 @@
-"""Acting on a flag: the therapist acknowledges it with a response, and the client page
+"""Acting on a flag: the therapist acknowledges it with the repair strategies they used, and the client page
 shows whether the relationship recovered afterwards."""
 
 from datetime import timedelta
@@ -33,63 +33,72 @@ def ack_url(flag):
     return reverse("flag_acknowledge", args=[flag.id])
 
 
-def test_it_lets_the_therapist_acknowledge_a_flag_with_a_response(client, login, alice, low_flag):
+def test_it_lets_the_therapist_acknowledge_a_flag_with_strategies(client, login, alice, low_flag):
     login(client, alice)
-    response = client.post(ack_url(low_flag), {"response": "discussed"})
+    response = client.post(ack_url(low_flag), {"strategies": ["invite_feedback", "revisit_goals"]})
     assert response.status_code == 302
     low_flag.refresh_from_db()
     assert low_flag.acknowledged_by == alice
-    assert low_flag.response == Flag.Response.DISCUSSED
+    assert sorted(low_flag.strategies.values_list("strategy", flat=True)) == ["invite_feedback", "revisit_goals"]
     assert low_flag.acknowledged_at is not None
     assert low_flag.resolved_at is None  # acknowledged is not resolved
     event = AuditEvent.objects.get(action="flag.acknowledge")
     assert event.actor == alice and event.object_id == str(low_flag.pk)
 
 
-def test_it_requires_text_when_the_response_is_other(client, login, alice, low_flag):
+def test_it_requires_a_note_when_the_only_strategy_is_something_else(client, login, alice, low_flag):
     login(client, alice)
-    response = client.post(ack_url(low_flag), {"response": "other", "text": "  "})
+    response = client.post(ack_url(low_flag), {"strategies": "other", "note": "  "})
     assert response.status_code == 400
     assert b"Say briefly what you did" in response.content
     low_flag.refresh_from_db()
     assert low_flag.acknowledged_at is None
 
 
-def test_it_keeps_the_text_of_an_other_response(client, login, alice, low_flag):
+def test_it_keeps_the_note_encrypted_and_out_of_the_audit_trail(client, login, alice, low_flag):
     login(client, alice)
-    client.post(ack_url(low_flag), {"response": "other", "text": "Phoned to check in."})
+    client.post(ack_url(low_flag), {"strategies": "other", "note": "Phoned to check in."})
     low_flag.refresh_from_db()
-    assert (low_flag.response, low_flag.response_text) == ("other", "Phoned to check in.")
+    assert low_flag.repair_note.text == "Phoned to check in." and low_flag.repair_note.author == alice
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT text FROM alliance_repairnote")
+        assert "Phoned" not in cursor.fetchone()[0]
     assert "Phoned" not in str(AuditEvent.objects.get(action="flag.acknowledge").detail)
 
 
-def test_it_refuses_text_over_500_characters(client, login, alice, low_flag):
+def test_it_refuses_a_note_over_2000_characters(client, login, alice, low_flag):
     login(client, alice)
-    response = client.post(ack_url(low_flag), {"response": "other", "text": "x" * 501})
+    response = client.post(ack_url(low_flag), {"strategies": "other", "note": "x" * 2001})
     assert response.status_code == 400
     low_flag.refresh_from_db()
     assert low_flag.acknowledged_at is None
 
 
-def test_it_refuses_an_unknown_response(client, login, alice, low_flag):
+def test_it_refuses_an_unknown_strategy_or_one_this_kind_does_not_offer(client, login, alice, low_flag):
     login(client, alice)
-    assert client.post(ack_url(low_flag), {"response": "ignored"}).status_code == 400
+    assert client.post(ack_url(low_flag), {"strategies": "ignored"}).status_code == 400
+    # Attendance advice on a low-alliance flag: not one of its options.
+    response = client.post(ack_url(low_flag), {"strategies": "address_attendance"})
+    assert response.status_code == 400
+    assert client.post(ack_url(low_flag), {}).status_code == 400
+    low_flag.refresh_from_db()
+    assert low_flag.acknowledged_at is None and not low_flag.strategies.exists()
 
 
 @pytest.mark.parametrize("who", ["bob", "carol", "mallory"])
 def test_it_answers_404_to_anyone_but_the_clients_therapist(client, login, low_flag, who, request):
     login(client, request.getfixturevalue(who))
-    assert client.post(ack_url(low_flag), {"response": "discussed"}).status_code == 404
+    assert client.post(ack_url(low_flag), {"strategies": "invite_feedback"}).status_code == 404
     low_flag.refresh_from_db()
     assert low_flag.acknowledged_at is None
 
 
 def test_it_does_not_overwrite_an_earlier_response(client, login, alice, low_flag):
     login(client, alice)
-    client.post(ack_url(low_flag), {"response": "discussed"})
-    client.post(ack_url(low_flag), {"response": "referred"})
+    client.post(ack_url(low_flag), {"strategies": "invite_feedback"})
+    client.post(ack_url(low_flag), {"strategies": "adjust_approach"})
     low_flag.refresh_from_db()
-    assert low_flag.response == "discussed"
+    assert list(low_flag.strategies.values_list("strategy", flat=True)) == ["invite_feedback"]
 
 
 def test_it_refuses_get(client, login, alice, low_flag):
@@ -157,7 +166,7 @@ def test_it_loads_the_flag_history_in_a_fixed_number_of_queries(alice_client):
         flags = flags_for_client_page(alice_client)
         [f.repair for f in flags], [f.session for f in flags], [f.acknowledged_by for f in flags]
     assert len(flags) > 4
-    assert len(small) == len(large) == 2, "\n".join(q["sql"] for q in large.captured_queries)
+    assert len(small) == len(large) == 3, "\n".join(q["sql"] for q in large.captured_queries)
 
 
 def render_history(user, client_record):
@@ -213,7 +222,7 @@ def test_a_client_with_several_flags_is_one_row_and_each_flag_is_acknowledged_in
     page = client.get(reverse("needs_attention")).content.decode()
     assert page.count(f'action="{ack_url(drop)}"') == 1
     assert page.count('class="flag-ack-form') == 2
-    response = client.post(ack_url(drop), {"response": "discussed", "next": reverse("needs_attention")})
+    response = client.post(ack_url(drop), {"strategies": "own_part", "next": reverse("needs_attention")})
     assert response.status_code == 302 and response["Location"] == reverse("needs_attention")
     drop.refresh_from_db()
     assert drop.acknowledged_by == alice
@@ -273,10 +282,11 @@ def test_it_lets_the_therapist_act_on_a_flag_from_the_client_page_and_come_back(
     response = client.get(page)
     assert response.status_code == 200
     assert ack_url(low_flag).encode() in response.content
-    response = client.post(ack_url(low_flag), {"response": "adjusted", "next": page})
+    response = client.post(ack_url(low_flag), {"strategies": "adjust_approach", "note": "Slower pace.", "next": page})
     assert response.status_code == 302 and response["Location"] == page
     response = client.get(page)
-    assert b"Adjusted the approach" in response.content and b"no data" in response.content
+    assert b"Adjusted the approach or pace" in response.content and b"no data" in response.content
+    assert b"Slower pace." in response.content
     assert ack_url(low_flag).encode() not in response.content
 
 
@@ -291,7 +301,7 @@ def test_it_shows_repair_but_no_form_to_the_clinic_admin_on_the_client_page(clie
 
 def test_it_does_not_follow_a_next_link_to_another_site(client, login, alice, low_flag):
     login(client, alice)
-    response = client.post(ack_url(low_flag), {"response": "discussed", "next": "https://evil.example/"})
+    response = client.post(ack_url(low_flag), {"strategies": "invite_feedback", "next": "https://evil.example/"})
     assert response.status_code == 302 and "evil" not in response["Location"]
 
 
@@ -300,3 +310,27 @@ def test_it_links_each_flag_on_the_needs_attention_page_to_the_client_page(clien
     response = client.get(reverse("needs_attention"))
     assert f'href="{reverse("client_detail", args=[alice_client.id])}#flag-{low_flag.id}"'.encode() in response.content
     assert f'href="{reverse("needs_attention")}"'.encode() in response.content  # in the menu
+
+
+# --- Repair guidance and the private note -------------------------------------------------
+
+def test_it_offers_the_repair_options_of_the_flag_kind_with_their_research(client, login, alice, alice_client, low_flag):
+    login(client, alice)
+    html = client.get(reverse("client_detail", args=[alice_client.id])).content.decode()
+    assert "Invited the client to say what is not working" in html
+    assert "Eubanks, C. F., Muran, J. C., &amp; Safran, J. D. (2018)" in html
+    assert "They are not instructions" in html
+    # The attendance options belong to attendance flags, not to this one.
+    assert f'id="ack-{low_flag.id}-address_attendance"' not in html
+
+
+def test_the_private_note_is_shown_to_its_author_alone(client, login, alice, carol, alice_client, low_flag):
+    login(client, alice)
+    client.post(ack_url(low_flag), {"strategies": ["invite_feedback"], "note": "PRIVATE-REPAIR-WORDS"})
+    page = reverse("client_detail", args=[alice_client.id])
+    assert b"PRIVATE-REPAIR-WORDS" in client.get(page).content
+    login(client, carol)
+    response = client.get(page)
+    assert response.status_code == 200
+    assert b"PRIVATE-REPAIR-WORDS" not in response.content
+    assert b"Invited the client to say what is not working" in response.content  # the strategy is not private

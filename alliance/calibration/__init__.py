@@ -1,0 +1,1 @@
+"""How therapists' own ratings track their clients': the calibration figures."""
