@@ -8,6 +8,7 @@ from alliance.flags.rules import flags_recompute_for_client
 from alliance.checkins.invitations import invitation_schedule_for_session
 from alliance.models import SurveyInvitation
 from audit.services import audit_record
+from clinic.dashboards.figures import client_days, figures_stale
 from sessions.models import Session
 
 from .models import Client
@@ -52,6 +53,9 @@ def client_update(*, client, by, data, request=None):
         client.sms_opted_out_at = None
         update.append("sms_opted_out_at")
     client.save(update_fields=update)
+    if {"modality", "relationship_approach"} & set(changed):
+        # The dashboard breaks every figure of the client down by these.
+        figures_stale(clinic=client.clinic, instants=client_days(client))
     if CHANNEL_FIELDS & set(changed):
         _reschedule_pending_invitations(client)
     audit_record(action="client.update", actor=by, obj=client, request=request, detail={"fields": changed})

@@ -194,4 +194,9 @@ def flags_recompute_for_client(*, client, now=None):
                 severity=Flag.SEVERITY[kind], raised_at=now,
             )
         )
+    if raised or resolved:
+        # Flags raised and resolved are counted per day on the clinic dashboard.
+        from clinic.dashboards.figures import figures_stale
+
+        figures_stale(clinic=client.clinic, instants=[now])
     return raised, resolved

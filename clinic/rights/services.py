@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from alliance.models import CheckIn, Flag, SurveyInvitation
 from audit.services import audit_record
+from clinic.dashboards.figures import client_days, figures_stale
 from sessions.models import Session, SessionNote
 
 from clients.models import Client
@@ -161,6 +162,8 @@ def client_erase(*, client, actor=None, request=None, reason="request"):
     clinic = client.clinic
     client_id = client.pk
     session_ids = list(Session.objects.filter(client=client).values_list("pk", flat=True))
+    # Its figures leave the dashboard with it.
+    figures_stale(clinic=clinic, instants=client_days(client))
     client.delete()
     event = audit_record(
         action="client.erase",
