@@ -132,14 +132,39 @@ def figures_refresh_pending(clinic_id=None):
 
 def figures_recompute(clinic, days=None):
     """Recompute the clinic's figures of these clinic-local days (all days: None) from
-    the raw rows, replacing what was stored."""
+    the raw rows, replacing what was stored. All days go a month at a time, so a big
+    clinic's rebuild holds one month of figures in memory, not years."""
+    if days is None:
+        TherapistDayFigures.objects.filter(clinic=clinic).delete()
+        ClinicDayFigures.objects.filter(clinic=clinic).delete()
+        first, last = _first_and_last_day(clinic)
+        while first is not None and first <= last:
+            chunk = [first + timedelta(days=n) for n in range(31) if first + timedelta(days=n) <= last]
+            _replace_days(clinic, chunk)
+            first = chunk[-1] + timedelta(days=1)
+        return
+    _replace_days(clinic, sorted(days))
+
+
+def _first_and_last_day(clinic):
+    from django.db.models import Max, Min
+
+    tz, instants = clinic.tzinfo, []
+    for qs, field in ((Session.objects.filter(client__clinic=clinic), "scheduled_start"),
+                      (SurveyInvitation.objects.filter(client__clinic=clinic), "due_at"),
+                      (Flag.objects.filter(client__clinic=clinic), "raised_at"),
+                      (Flag.objects.filter(client__clinic=clinic), "resolved_at")):
+        bounds = qs.aggregate(lo=Min(field), hi=Max(field))
+        instants += [v for v in bounds.values() if v is not None]
+    if not instants:
+        return None, None
+    return local_day(min(instants), tz), local_day(max(instants), tz)
+
+
+def _replace_days(clinic, days):
     computed = compute_day_figures(clinic, days)
-    therapist_rows = TherapistDayFigures.objects.filter(clinic=clinic)
-    clinic_rows = ClinicDayFigures.objects.filter(clinic=clinic)
-    if days is not None:
-        therapist_rows, clinic_rows = therapist_rows.filter(day__in=days), clinic_rows.filter(day__in=days)
-    therapist_rows.delete()
-    clinic_rows.delete()
+    TherapistDayFigures.objects.filter(clinic=clinic, day__in=days).delete()
+    ClinicDayFigures.objects.filter(clinic=clinic, day__in=days).delete()
     summed = defaultdict(lambda: dict.fromkeys(COUNTS, 0))
     for (therapist_id, day, modality, approach), counts in computed.items():
         total = summed[(day, modality, approach)]
@@ -159,10 +184,15 @@ def _in_days(field, days, tz):
     """Q for `field` falling on one of these clinic-local days (None: any day)."""
     if days is None:
         return Q()
-    q = Q(pk__in=[])
-    for day in days:
-        start, end = day_bounds(day, tz)
-        q |= Q(**{f"{field}__gte": start, f"{field}__lt": end})
+    # Runs of consecutive days become one range each.
+    runs, q = [], Q(pk__in=[])
+    for day in sorted(days):
+        if runs and runs[-1][1] + timedelta(days=1) == day:
+            runs[-1][1] = day
+        else:
+            runs.append([day, day])
+    for first, last in runs:
+        q |= Q(**{f"{field}__gte": day_bounds(first, tz)[0], f"{field}__lt": day_bounds(last, tz)[1]})
     return q
 
 
