@@ -560,6 +560,11 @@ def dashboard_figures(clinic_id, *, log=print, only_if_missing=False):
         return
     t = time.perf_counter()
     figures_recompute(Clinic.objects.get(pk=clinic_id))
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        for table in ("clinic_therapistdayfigures", "clinic_clinicdayfigures"):
+            cursor.execute(f"VACUUM (ANALYZE) {table}")
     log(f"  dashboard figures       {time.perf_counter() - t:6.1f} s")
 
 

@@ -20,7 +20,7 @@ Definitions, shown on the page too:
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
-from django.db.models import Case, Count, IntegerField, Min, Q, Sum, Value, When
+from django.db.models import BooleanField, Case, Count, IntegerField, Min, Q, Sum, Value, When
 from django.db.models.functions import TruncMonth, TruncWeek
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
@@ -465,17 +465,19 @@ def clinic_dashboard(filters, now=None, page=1, all_therapists=False):
     mine = figures.filter(therapist_id=OuterRef("id"))
     users = therapists_in_clinic(clinic)
     listed = []
+    # Only a former therapist's row is looked up (CASE evaluates its branch lazily), so
+    # the query costs one index probe per inactive therapist, not a scan of the figures.
+    former_listed = Exists(Client.objects.filter(client_active, therapist=OuterRef("id"))) | Exists(mine.filter(
+        (held | last_30) & Q(sessions__gt=0) | in_range & (Q(due__gt=0) | Q(checkins__gt=0))
+    ))
     for r in users.annotate(
-        has_caseload=Exists(Client.objects.filter(client_active, therapist=OuterRef("id"))),
-        has_figures=Exists(mine.filter(
-            (held | last_30) & Q(sessions__gt=0) | in_range & (Q(due__gt=0) | Q(checkins__gt=0))
-        )),
-    ).order_by("full_name", "id").values("id", "full_name", "email", "is_active", "has_caseload", "has_figures"):
+        listed=Case(When(is_active=True, then=Value(True)), default=former_listed, output_field=BooleanField()),
+    ).order_by("full_name", "id").values("id", "full_name", "email", "is_active", "listed"):
         name = r["full_name"] or r["email"]
         dash.therapist_choices.append((r["id"], name))
         if filters.therapist_id and r["id"] != filters.therapist_id:
             continue
-        if r["is_active"] or r["has_caseload"] or r["has_figures"]:
+        if r["listed"]:
             listed.append(TherapistRow(id=r["id"], name=name, is_active=r["is_active"]))
     listed.sort(key=lambda r: (not r.is_active, r.name.lower(), r.id))
     if all_therapists:
@@ -575,14 +577,21 @@ def clinic_dashboard(filters, now=None, page=1, all_therapists=False):
         total.oldest_unacknowledged = min((r.oldest_unacknowledged for r in shown if r.oldest_unacknowledged),
                                           default=None)
     else:
-        clients = Client.objects.filter(clinic=clinic, **({"modality": filters.modality} if filters.modality else {}))
-        open_flags = Q(flags__id__isnull=False, flags__resolved_at__isnull=True, status=Client.Status.ACTIVE)
-        agg = clients.aggregate(
-            caseload=Count("id", filter=Q(status=Client.Status.ACTIVE), distinct=True),
-            flagged=Count("id", filter=open_flags, distinct=True),
-            oldest=Min("flags__raised_at", filter=open_flags & Q(flags__acknowledged_at__isnull=True)),
+        from django.db.models import Max, Subquery
+
+        of_clinic = {"client__clinic": clinic, "client__status": Client.Status.ACTIVE}
+        if filters.modality:
+            of_clinic["client__modality"] = filters.modality
+        # The open flags from their side (few, and indexed on resolved_at), not a join
+        # of every client with every flag they ever had.
+        open_flags = Flag.objects.filter(resolved_at__isnull=True, **of_clinic).order_by().values("client__clinic")
+        agg = Client.objects.filter(client_active, clinic=clinic).aggregate(
+            caseload=Count("id"),
+            flagged=Max(Subquery(open_flags.annotate(n=Count("client_id", distinct=True)).values("n"))),
+            oldest=Max(Subquery(open_flags.filter(acknowledged_at__isnull=True)
+                                .annotate(first=Min("raised_at")).values("first"))),
         )
-        total.caseload, total.flagged_clients, total.oldest_unacknowledged = agg["caseload"], agg["flagged"], agg["oldest"]
+        total.caseload, total.flagged_clients, total.oldest_unacknowledged = agg["caseload"], agg["flagged"] or 0, agg["oldest"]
     dash.totals = total
     return dash
 
