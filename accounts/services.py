@@ -141,9 +141,10 @@ def clients_reassign(*, from_therapist, to_therapist, by, client_ids=None, reque
         raise ValidationError("Some of the selected clients are not in this caseload.")
     Client.objects.filter(pk__in=[c.pk for c in moved]).update(therapist=to_therapist)
     # Flags count for the client's current therapist on the dashboard: their days move.
-    from clinic.dashboards.figures import client_days, figures_stale
+    from clinic.dashboards.figures import caseloads_refresh, client_days, figures_stale
 
     figures_stale(clinic=by.clinic, instants=[i for client in moved for i in client_days(client)])
+    caseloads_refresh(clinic_id=by.clinic_id, therapist_ids=[from_therapist.pk, to_therapist.pk])
     for client in moved:
         audit_record(
             action="client.reassign", actor=by, obj=client, clinic=by.clinic, request=request,

@@ -554,16 +554,18 @@ def dashboard_figures(clinic_id, *, log=print, only_if_missing=False):
     database seeded before the figures existed gets them on its next run."""
     from accounts.models import Clinic
     from clinic.dashboards.figures import figures_recompute
-    from clinic.models import ClinicDayFigures
+    from clinic.models import ClinicDayFigures, TherapistCaseload
 
-    if only_if_missing and ClinicDayFigures.objects.filter(clinic_id=clinic_id).exists():
+    if (only_if_missing and ClinicDayFigures.objects.filter(clinic_id=clinic_id).exists()
+            and TherapistCaseload.objects.filter(clinic_id=clinic_id).exists()):
         return
     t = time.perf_counter()
-    figures_recompute(Clinic.objects.get(pk=clinic_id))
+    clinic = Clinic.objects.get(pk=clinic_id)
+    figures_recompute(clinic)  # the caseloads too
     from django.db import connection
 
     with connection.cursor() as cursor:
-        for table in ("clinic_therapistdayfigures", "clinic_clinicdayfigures"):
+        for table in ("clinic_therapistdayfigures", "clinic_clinicdayfigures", "clinic_therapistcaseload"):
             cursor.execute(f"VACUUM (ANALYZE) {table}")
     log(f"  dashboard figures       {time.perf_counter() - t:6.1f} s")
 

@@ -8,7 +8,7 @@ from alliance.flags.rules import flags_recompute_for_client
 from alliance.checkins.invitations import invitation_schedule_for_session
 from alliance.models import SurveyInvitation
 from audit.services import audit_record
-from clinic.dashboards.figures import client_days, figures_stale
+from clinic.dashboards.figures import caseloads_refresh, client_days, figures_stale
 from sessions.models import Session
 
 from .models import Client
@@ -35,6 +35,7 @@ def client_create(*, therapist, data, request=None):
     client = Client.objects.create(
         clinic=therapist.clinic, therapist=therapist, **{f: data[f] for f in FIELDS}
     )
+    caseloads_refresh(clinic_id=client.clinic_id, therapist_ids=[client.therapist_id])
     audit_record(action="client.create", actor=therapist, obj=client, request=request, detail={"fields": list(FIELDS)})
     return client
 
@@ -56,6 +57,7 @@ def client_update(*, client, by, data, request=None):
     if {"modality", "relationship_approach"} & set(changed):
         # The dashboard breaks every figure of the client down by these.
         figures_stale(clinic=client.clinic, instants=client_days(client))
+        caseloads_refresh(clinic_id=client.clinic_id, therapist_ids=[client.therapist_id])
     if CHANNEL_FIELDS & set(changed):
         _reschedule_pending_invitations(client)
     audit_record(action="client.update", actor=by, obj=client, request=request, detail={"fields": changed})
@@ -72,6 +74,7 @@ def client_discharge(*, client, by, request=None):
     # A discharged client's flags clear (alliance.flags.rules), so caseload counts and the
     # flags-resolved chart date them at the discharge, not at some later recompute.
     flags_recompute_for_client(client=client)
+    caseloads_refresh(clinic_id=client.clinic_id, therapist_ids=[client.therapist_id])
     audit_record(action="client.discharge", actor=by, obj=client, request=request)
     return client
 
@@ -83,5 +86,6 @@ def client_reactivate(*, client, by, request=None):
     client.status, client.discharged_at = Client.Status.ACTIVE, None
     client.save(update_fields=["status", "discharged_at", "updated_at"])
     flags_recompute_for_client(client=client)
+    caseloads_refresh(clinic_id=client.clinic_id, therapist_ids=[client.therapist_id])
     audit_record(action="client.reactivate", actor=by, obj=client, request=request)
     return client

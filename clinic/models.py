@@ -90,6 +90,29 @@ class TherapistDayFigures(DayFigures):
         indexes = [models.Index(fields=["clinic", "day"], name="therapist_day_figures_day")]
 
 
+class TherapistCaseload(models.Model):
+    """A therapist's active caseload now, per modality: how many clients, how many of
+    them with an open flag, and the oldest unacknowledged flag among them. Recomputed
+    for the therapist in the transaction of every write that changes it (a client
+    added, moved, discharged, reactivated, erased or given another modality; a flag
+    raised, acknowledged or resolved), so the clinic's totals row reads a few rows per
+    therapist instead of joining every client with every flag."""
+
+    clinic = models.ForeignKey("accounts.Clinic", on_delete=models.CASCADE, related_name="+")
+    therapist_id = models.BigIntegerField(_("therapist"))
+    modality = models.CharField(_("modality"), max_length=20)
+    caseload = models.PositiveIntegerField(default=0)
+    flagged = models.PositiveIntegerField(default=0)
+    oldest_unacknowledged = models.DateTimeField(null=True)
+
+    class Meta:
+        verbose_name = _("therapist caseload")
+        verbose_name_plural = _("therapist caseloads")
+        constraints = [
+            models.UniqueConstraint(fields=["clinic", "therapist_id", "modality"], name="therapist_caseload_key"),
+        ]
+
+
 class StaleFigureDay(models.Model):
     """A clinic-local day whose figures a committed write changed and no refresh has
     recomputed yet. Written in the write's own transaction; deleted by the refresh

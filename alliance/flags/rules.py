@@ -196,7 +196,8 @@ def flags_recompute_for_client(*, client, now=None):
         )
     if raised or resolved:
         # Flags raised and resolved are counted per day on the clinic dashboard.
-        from clinic.dashboards.figures import figures_stale
+        from clinic.dashboards.figures import caseloads_refresh, figures_stale
 
         figures_stale(clinic=client.clinic, instants=[now])
+        caseloads_refresh(clinic_id=client.clinic_id, therapist_ids=[client.therapist_id])
     return raised, resolved

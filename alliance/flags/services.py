@@ -49,6 +49,10 @@ def flag_acknowledge(*, flag, by, response, text="", request=None):
     if not updated:
         raise ValidationError("This flag was already acknowledged or has cleared meanwhile.")
     flag.refresh_from_db()
+    # The clinic's "oldest unacknowledged flag" follows.
+    from clinic.dashboards.figures import caseloads_refresh
+
+    caseloads_refresh(clinic_id=by.clinic_id, therapist_ids=[by.id])
     audit_record(
         action="flag.acknowledge", actor=by, obj=flag, clinic=by.clinic, request=request,
         # The response choice, never the free text: the audit trail holds no clinical text.

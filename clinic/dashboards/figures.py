@@ -29,7 +29,7 @@ from datetime import date, datetime, time, timedelta
 
 from celery import current_app
 from django.db import transaction
-from django.db.models import Count, Q, Sum
+from django.db.models import Count, Min, Q, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
@@ -101,6 +101,40 @@ def client_days(client):
     return [i for i in instants if i is not None]
 
 
+# --- Caseloads now ----------------------------------------------------------------------
+
+
+def caseloads_refresh(*, clinic_id, therapist_ids):
+    """Recompute these therapists' current caseload rows from the raw clients and
+    flags, in the caller's transaction (one DELETE, one grouped SELECT, one INSERT)."""
+    from clients.models import Client
+    from clinic.models import TherapistCaseload
+
+    therapist_ids = {t for t in therapist_ids if t is not None}
+    if not therapist_ids:
+        return
+    TherapistCaseload.objects.filter(clinic_id=clinic_id, therapist_id__in=therapist_ids).delete()
+    open_flag = Q(flags__id__isnull=False, flags__resolved_at__isnull=True)
+    rows = (
+        Client.objects.filter(clinic_id=clinic_id, therapist_id__in=therapist_ids, status=Client.Status.ACTIVE)
+        .values("therapist_id", "modality")
+        .annotate(caseload=Count("id", distinct=True), flagged=Count("id", filter=open_flag, distinct=True),
+                  oldest=Min("flags__raised_at", filter=open_flag & Q(flags__acknowledged_at__isnull=True)))
+        .order_by()
+    )
+    TherapistCaseload.objects.bulk_create([
+        TherapistCaseload(clinic_id=clinic_id, therapist_id=r["therapist_id"], modality=r["modality"],
+                          caseload=r["caseload"], flagged=r["flagged"], oldest_unacknowledged=r["oldest"])
+        for r in rows
+    ])
+
+
+def caseloads_rebuild(clinic):
+    from accounts.models import User
+
+    caseloads_refresh(clinic_id=clinic.pk, therapist_ids=User.objects.filter(clinic=clinic).values_list("id", flat=True))
+
+
 # --- Refreshing -------------------------------------------------------------------------
 
 
@@ -142,6 +176,8 @@ def figures_recompute(clinic, days=None):
             chunk = [first + timedelta(days=n) for n in range(31) if first + timedelta(days=n) <= last]
             _replace_days(clinic, chunk)
             first = chunk[-1] + timedelta(days=1)
+        # A rebuild is everything the dashboard keeps, the caseloads too.
+        caseloads_rebuild(clinic)
         return
     _replace_days(clinic, sorted(days))
 

@@ -577,20 +577,15 @@ def clinic_dashboard(filters, now=None, page=1, all_therapists=False):
         total.oldest_unacknowledged = min((r.oldest_unacknowledged for r in shown if r.oldest_unacknowledged),
                                           default=None)
     else:
-        from django.db.models import Max, Subquery
+        from clinic.models import TherapistCaseload
 
-        of_clinic = {"client__clinic": clinic, "client__status": Client.Status.ACTIVE}
+        # Kept per therapist and modality as clients and flags change (a few rows per
+        # therapist), rather than joining every client with every flag.
+        caseloads = TherapistCaseload.objects.filter(clinic=clinic)
         if filters.modality:
-            of_clinic["client__modality"] = filters.modality
-        # The open flags from their side (few, and indexed on resolved_at), not a join
-        # of every client with every flag they ever had.
-        open_flags = Flag.objects.filter(resolved_at__isnull=True, **of_clinic).order_by().values("client__clinic")
-        agg = Client.objects.filter(client_active, clinic=clinic).aggregate(
-            caseload=Count("id"),
-            flagged=Max(Subquery(open_flags.annotate(n=Count("client_id", distinct=True)).values("n"))),
-            oldest=Max(Subquery(open_flags.filter(acknowledged_at__isnull=True)
-                                .annotate(first=Min("raised_at")).values("first"))),
-        )
+            caseloads = caseloads.filter(modality=filters.modality)
+        agg = caseloads.aggregate(caseload=Sum("caseload"), flagged=Sum("flagged"), oldest=Min("oldest_unacknowledged"))
+        agg["caseload"] = agg["caseload"] or 0
         total.caseload, total.flagged_clients, total.oldest_unacknowledged = agg["caseload"], agg["flagged"] or 0, agg["oldest"]
     dash.totals = total
     return dash

@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from alliance.models import CheckIn, Flag, SurveyInvitation
 from audit.services import audit_record
-from clinic.dashboards.figures import client_days, figures_stale
+from clinic.dashboards.figures import caseloads_refresh, client_days, figures_stale
 from sessions.models import Session, SessionNote
 
 from clients.models import Client
@@ -165,6 +165,7 @@ def client_erase(*, client, actor=None, request=None, reason="request"):
     # Its figures leave the dashboard with it.
     figures_stale(clinic=clinic, instants=client_days(client))
     client.delete()
+    caseloads_refresh(clinic_id=clinic.pk, therapist_ids=[client.therapist_id])
     event = audit_record(
         action="client.erase",
         actor=actor,

@@ -27,7 +27,7 @@ from alliance.flags.refresh import flags_refresh
 from alliance.flags.services import flag_acknowledge
 from alliance.models import CheckIn, Flag
 from clients.models import Client
-from clients.services import FIELDS, client_discharge, client_update
+from clients.services import FIELDS, client_create, client_discharge, client_update
 from clinic.dashboards import selectors
 from clinic.dashboards.figures import figures_rebuild_soon, figures_refresh_pending
 from clinic.dashboards.selectors import Filters, clinic_dashboard, clinic_dashboard_from_raw_rows
@@ -35,7 +35,7 @@ from clinic.models import StaleFigureDay
 from clinic.rights.services import client_erase
 from sessions.models import Session
 from sessions.services import session_log, session_update
-from tests.factories import ClientFactory, ClinicFactory, UserFactory
+from tests.factories import ClinicFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -179,8 +179,11 @@ def test_every_figure_equals_its_recomputation_from_the_raw_rows(zone, steps, mo
         therapists = [UserFactory(clinic=clinic, full_name=name) for name in ("Ann", "Ben", "Cy")]
         for i in range(4):
             # Half reach the outbox by email, half only in the session.
-            ClientFactory(therapist=therapists[i % 3], email="" if i % 2 else f"c{i}@example.org",
-                          survey_consent=not i % 2, modality=Client.Modality.values[i % 4])
+            client_create(therapist=therapists[i % 3], data={
+                "display_name": f"C{i}", "email": "" if i % 2 else f"c{i}@example.org", "survey_consent": not i % 2,
+                "phone": "", "sms_consent": False, "language": "en", "modality": Client.Modality.values[i % 4],
+                "relationship_approach": Client.Approach.values[i % 3],
+            })
         world = {"clinic": clinic, "admin": admin, "therapists": therapists, "answered": set()}
         for op in steps:
             apply(op, world)
@@ -205,7 +208,10 @@ def test_an_answer_reaches_the_figures_through_the_flags_refresh(client, login):
     refresh that follows it marks its day, and the figures refresh counts it."""
     clinic = ClinicFactory()
     therapist = UserFactory(clinic=clinic)
-    c = ClientFactory(therapist=therapist, email="", survey_consent=False)
+    c = client_create(therapist=therapist, data={
+        "display_name": "A.B.", "email": "", "survey_consent": False, "phone": "", "sms_consent": False,
+        "language": "en", "modality": "cbt", "relationship_approach": "collaborative",
+    })
     session = session_log(therapist=therapist, client=c, scheduled_start=timezone.now() - timedelta(hours=1),
                           duration_minutes=50, attendance="attended", format="in_person")
     figures_refresh_pending()
@@ -222,4 +228,4 @@ def test_an_answer_reaches_the_figures_through_the_flags_refresh(client, login):
     flags_refresh(c.pk)
     figures_refresh_pending()
     dash = clinic_dashboard(filters)
-    assert (dash.totals.checkins, dash.totals.mean_total, dash.totals.answered) == (1, 36, 1)
+    assert (dash.totals.checkins, dash.totals.mean_total, dash.totals.answered, dash.totals.caseload) == (1, 36, 1, 1)
