@@ -331,3 +331,43 @@ def test_it_shows_the_response_rate_by_channel(client, login, carol, alice, alic
     assert rows == {"email": (3, 1), "sms": (2, 1), "in_session_phone": (1, 1), "in_session_device": (0, 0)}
     page = response.content.decode()
     assert "Response rate by channel" in page and "Text message" in page
+
+
+def test_it_pages_the_therapist_table_and_totals_the_whole_clinic(client, login, carol, clinic):
+    """30 therapists with one client and one session each: 25 on the first page, 5 on
+    the second, the clinic row counting all 30 on both, and the CSV listing all 30."""
+    for n in range(30):
+        t = UserFactory(clinic=clinic, full_name=f"Therapist {n:02d}")
+        session_on(ClientFactory(therapist=t), days_ago=3)
+    figures_from_raw_rows(clinic)
+    login(client, carol)
+    first = client.get(reverse("clinic_dashboard"))
+    second = client.get(reverse("clinic_dashboard"), {"page": 2})
+    names = [r.name for r in first.context["dash"].therapists]
+    assert names == [f"Therapist {n:02d}" for n in range(25)]
+    assert [r.name for r in second.context["dash"].therapists] == [f"Therapist {n:02d}" for n in range(25, 30)]
+    for response in (first, second):
+        totals = response.context["dash"].totals
+        assert (totals.caseload, totals.sessions_30d, totals.attended) == (30, 30, 30)
+    assert "Page 1 of 2" in first.content.decode() and "page=2" in first.content.decode()
+    rows = parse_csv(client.get(reverse("dashboard_export", args=["therapists"])))
+    assert len(rows) == 1 + 30 + 1 and rows[-1][0] == "Clinic" and rows[-1][2] == "30"
+
+
+def test_a_write_whose_refresh_task_was_lost_is_repaired_by_the_sweep(client, login, carol, alice, alice_client,
+                                                                        django_capture_on_commit_callbacks):
+    """The session is logged through the service, but the refresh it queues on commit
+    never runs (a broker outage): the mark it left makes the beat's sweep count it."""
+    from clinic.dashboards.tasks import refresh_stale_figures
+    from clinic.models import StaleFigureDay
+    from sessions.services import session_log
+
+    with django_capture_on_commit_callbacks(execute=False):
+        session_log(therapist=alice, client=alice_client, scheduled_start=timezone.now() - timedelta(days=2),
+                    duration_minutes=50, attendance="attended", format="in_person")
+    assert StaleFigureDay.objects.filter(clinic=alice.clinic).exists()
+    login(client, carol)
+    assert row(client.get(reverse("clinic_dashboard")), "Alice Therapist").sessions_30d == 0
+    refresh_stale_figures()
+    assert not StaleFigureDay.objects.exists()
+    assert row(client.get(reverse("clinic_dashboard")), "Alice Therapist").sessions_30d == 1
