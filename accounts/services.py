@@ -143,6 +143,11 @@ def clients_reassign(*, from_therapist, to_therapist, by, client_ids=None, reque
     if client_ids is not None and len(moved) != len(set(client_ids)):
         raise ValidationError("Some of the selected clients are not in this caseload.")
     Client.objects.filter(pk__in=[c.pk for c in moved]).update(therapist=to_therapist)
+    # Flags count for the client's current therapist on the dashboard: their days move.
+    from clinic.dashboards.figures import caseloads_refresh, client_days, figures_stale
+
+    figures_stale(clinic=by.clinic, instants=[i for client in moved for i in client_days(client)])
+    caseloads_refresh(clinic_id=by.clinic_id, therapist_ids=[from_therapist.pk, to_therapist.pk])
     for client in moved:
         audit_record(
             action="client.reassign", actor=by, obj=client, clinic=by.clinic, request=request,
@@ -174,6 +179,11 @@ def clinic_settings_update(*, clinic, changes, by, request=None):
     clinic.save(update_fields=list(diff))
     audit_record(action="clinic.settings", actor=by, obj=clinic, clinic=clinic, request=request,
                  detail={"changed": diff})
+    if {"low_total_below", "timezone"} & set(diff):
+        # Every day's "low" count, or every clinic-local day, changes: rebuilt in a task.
+        from clinic.dashboards.figures import figures_rebuild_soon
+
+        figures_rebuild_soon(clinic=clinic)
     if set(diff) & set(FLAG_SETTINGS):
         from alliance.flags.services import flags_recompute_schedule
 

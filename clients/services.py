@@ -8,6 +8,7 @@ from alliance.flags.rules import flags_recompute_for_client
 from alliance.checkins.invitations import invitation_schedule_for_session
 from alliance.models import SurveyInvitation
 from audit.services import audit_record
+from clinic.dashboards.figures import caseloads_refresh, client_days, figures_stale
 from sessions.models import Session
 
 from .models import Client
@@ -37,6 +38,7 @@ def client_create(*, therapist, data, external_id="", by=None, request=None):
     client = Client.objects.create(
         clinic=therapist.clinic, therapist=therapist, external_id=external_id, **{f: data[f] for f in FIELDS}
     )
+    caseloads_refresh(clinic_id=client.clinic_id, therapist_ids=[client.therapist_id])
     fields = [*FIELDS, "external_id"] if external_id else list(FIELDS)
     audit_record(action="client.create", actor=by or therapist, obj=client, request=request, detail={"fields": fields})
     return client
@@ -56,6 +58,10 @@ def client_update(*, client, by, data, request=None):
         client.sms_opted_out_at = None
         update.append("sms_opted_out_at")
     client.save(update_fields=update)
+    if {"modality", "relationship_approach"} & set(changed):
+        # The dashboard breaks every figure of the client down by these.
+        figures_stale(clinic=client.clinic, instants=client_days(client))
+        caseloads_refresh(clinic_id=client.clinic_id, therapist_ids=[client.therapist_id])
     if CHANNEL_FIELDS & set(changed):
         _reschedule_pending_invitations(client)
     audit_record(action="client.update", actor=by, obj=client, request=request, detail={"fields": changed})
@@ -72,6 +78,7 @@ def client_discharge(*, client, by, request=None):
     # A discharged client's flags clear (alliance.flags.rules), so caseload counts and the
     # flags-resolved chart date them at the discharge, not at some later recompute.
     flags_recompute_for_client(client=client)
+    caseloads_refresh(clinic_id=client.clinic_id, therapist_ids=[client.therapist_id])
     audit_record(action="client.discharge", actor=by, obj=client, request=request)
     return client
 
@@ -83,5 +90,6 @@ def client_reactivate(*, client, by, request=None):
     client.status, client.discharged_at = Client.Status.ACTIVE, None
     client.save(update_fields=["status", "discharged_at", "updated_at"])
     flags_recompute_for_client(client=client)
+    caseloads_refresh(clinic_id=client.clinic_id, therapist_ids=[client.therapist_id])
     audit_record(action="client.reactivate", actor=by, obj=client, request=request)
     return client

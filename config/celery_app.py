@@ -10,7 +10,7 @@ app = Celery("rapport")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 # Tasks live beside the capability they serve (alliance/checkins/tasks.py, …), not in
 # each app's top-level tasks.py, so the packages are named here.
-TASK_PACKAGES = ["alliance.checkins", "alliance.flags", "webhooks"]
+TASK_PACKAGES = ["alliance.checkins", "alliance.flags", "webhooks", "clinic.dashboards"]
 app.autodiscover_tasks(TASK_PACKAGES)
 
 

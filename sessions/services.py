@@ -8,8 +8,9 @@ from django.db import transaction
 
 from alliance.flags.rules import flags_recompute_for_client
 from alliance.checkins.invitations import invitation_schedule_for_session
-from alliance.models import SCORE_FIELDS, CheckIn
+from alliance.models import SCORE_FIELDS, CheckIn, SurveyInvitation
 from audit.services import audit_record
+from clinic.dashboards.figures import figures_stale
 
 from .models import Session, SessionChange, SessionNote
 
@@ -58,9 +59,13 @@ def _save_note(*, session, author, text):
     return True
 
 
-def _after_change(*, session, actor, action, fields, request):
-    """What every session write ends with, inside its transaction."""
+def _after_change(*, session, actor, action, fields, request, before=()):
+    """What every session write ends with, inside its transaction. `before`: the
+    instants the session counted on before the change (its start, its invitation's
+    due time), whose dashboard days change too."""
     invitation_schedule_for_session(session=session)
+    due = SurveyInvitation.objects.filter(session=session).values_list("due_at", flat=True).first()
+    figures_stale(clinic=session.client.clinic, instants=[session.scheduled_start, due, *before])
     flags_recompute_for_client(client=session.client)
     audit_record(
         action=action, actor=actor, obj=session, clinic=session.client.clinic, request=request,
@@ -99,6 +104,8 @@ def session_update(
     its author and never saw it). Records which fields changed, never their values."""
     # Lock the row so two edits of one session are applied one after the other.
     session = Session.objects.select_for_update().select_related("client", "client__clinic").get(pk=session.pk)
+    before = [session.scheduled_start,
+              SurveyInvitation.objects.filter(session=session).values_list("due_at", flat=True).first()]
     new = {
         "scheduled_start": scheduled_start, "duration_minutes": duration_minutes,
         "attendance": attendance, "format": format,
@@ -115,5 +122,5 @@ def session_update(
         # Nothing changed: no history line, no audit row, no recompute.
         return session
     SessionChange.objects.create(session=session, changed_by=by, fields=fields)
-    _after_change(session=session, actor=by, action="session.update", fields=fields, request=request)
+    _after_change(session=session, actor=by, action="session.update", fields=fields, request=request, before=before)
     return session

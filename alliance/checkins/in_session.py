@@ -94,6 +94,9 @@ def in_session_start(*, session, by, channel, request=None):
             session=session, client=session.client, token_hash=new_token()[1], status=Status.SENT,
             due_at=now, sent_at=now, expires_at=expires, **fields,
         )
+        from clinic.dashboards.figures import figures_stale
+
+        figures_stale(clinic=session.client.clinic, instants=[now])
     else:
         if invitation.status == Status.ANSWERED:
             raise CannotStart("The client has already answered this session's check-in.")

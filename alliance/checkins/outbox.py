@@ -61,6 +61,7 @@ from audit.services import audit_record, audit_record_many
 
 from alliance.flags.rules import flags_recompute_for_client
 from alliance.models import Channel, SurveyInvitation
+from clinic.dashboards.figures import figures_stale
 from sms import SmsError, sms_send
 
 from .emails import EmailBatch, email_message
@@ -670,6 +671,8 @@ def invitations_expire(*, now=None):
                 id=invitation.id, status=Status.SENT, expires_at__lte=now, answered_at__isnull=True
             ).update(status=Status.EXPIRED)
             if expired:
+                # Unanswered from now on, on the dashboard of the day it was due.
+                figures_stale(clinic=invitation.client.clinic, instants=[invitation.due_at])
                 audit_record(
                     action="invitation.expired", obj=invitation, clinic=invitation.client.clinic,
                     detail={"session_id": invitation.session_id},
@@ -702,6 +705,8 @@ def invitation_resend(*, invitation, by):
     )
     if not reset:
         return False
+    # It leaves the day it was due (where it counted as unanswered) for today.
+    figures_stale(clinic=client.clinic, instants=[invitation.due_at, now])
     audit_record(
         action="invitation.resend", actor=by, obj=invitation, clinic=client.clinic,
         detail={"session_id": invitation.session_id},

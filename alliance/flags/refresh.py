@@ -23,6 +23,7 @@ from django.utils import timezone
 from alliance.flags.rules import flags_recompute_for_client
 from alliance.models import CheckIn
 from webhooks.services import webhook_events_for_checkins
+from clinic.dashboards.figures import figures_stale
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +62,15 @@ def flags_refresh(client_id):
             flags_recompute_for_client(client=Client(pk=client_id))
         except Client.DoesNotExist:
             return 0
+        # The answers' check-ins and invitations count on the dashboard too: their
+        # days are marked here, not in the answer's POST (pinned at four statements).
+        days = CheckIn.objects.filter(pk__in=pending).values_list(
+            "client__clinic_id", "session__scheduled_start", "session__invitation__due_at")
+        by_clinic = {}
+        for clinic_id, start, due in days:
+            by_clinic.setdefault(clinic_id, []).extend([start, due])
+        for clinic_id, instants in by_clinic.items():
+            figures_stale(clinic=clinic_id, instants=instants)
         return CheckIn.objects.filter(pk__in=pending, flags_pending=True).update(flags_pending=False)
 
 

@@ -198,4 +198,10 @@ def flags_recompute_for_client(*, client, now=None):
     # In this transaction: a flag change and its webhook events commit together, or
     # neither does (webhooks/services.py).
     webhook_events_for_flags(client=client, raised=raised, resolved=resolved, now=now)
+    if raised or resolved:
+        # Flags raised and resolved are counted per day on the clinic dashboard.
+        from clinic.dashboards.figures import caseloads_refresh, figures_stale
+
+        figures_stale(clinic=client.clinic, instants=[now])
+        caseloads_refresh(clinic_id=client.clinic_id, therapist_ids=[client.therapist_id])
     return raised, resolved

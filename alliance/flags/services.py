@@ -61,6 +61,10 @@ def flag_acknowledge(*, flag, by, strategies, note="", request=None):
     if note:
         RepairNote.objects.create(flag=flag, author=by, text=note)
     flag.refresh_from_db()
+    # The clinic's "oldest unacknowledged flag" follows.
+    from clinic.dashboards.figures import caseloads_refresh
+
+    caseloads_refresh(clinic_id=by.clinic_id, therapist_ids=[by.id])
     audit_record(
         action="flag.acknowledge", actor=by, obj=flag, clinic=by.clinic, request=request,
         # The strategy codes, never the note: the audit trail holds no clinical text.

@@ -92,7 +92,8 @@ def dashboard_export(request, table):
         therapist = therapist_in_clinic_or_404(request.user.clinic_id, filters.therapist_id)
         rows = _caseload(therapist_caseload(filters, therapist))
     else:
-        dash = clinic_dashboard(filters)
+        # Every therapist, not one page of them.
+        dash = clinic_dashboard(filters, all_therapists=True)
         if not form.check_therapist(dash.therapist_choices):
             return HttpResponseBadRequest(f"Invalid filters: {form.UNKNOWN_THERAPIST}", content_type="text/plain")
         rows = TABLES[table](dash)

@@ -20,7 +20,7 @@ Definitions, shown on the page too:
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
-from django.db.models import Case, Count, IntegerField, Min, Q, Sum, Value, When
+from django.db.models import BooleanField, Case, Count, IntegerField, Min, Q, Sum, Value, When
 from django.db.models.functions import TruncMonth, TruncWeek
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
@@ -187,6 +187,9 @@ class Dashboard:
     histogram: list = field(default_factory=list)
     by_channel: list = field(default_factory=list)
     totals: TherapistRow | None = None
+    # The page of the therapist table shown (django.core.paginator.Page); None when
+    # every therapist is listed (exports, the raw-rows reference).
+    page: object = None
 
 
 def _period_start(d, period):
@@ -215,10 +218,18 @@ def therapists_in_clinic(clinic):
     return User.objects.filter(clinic=clinic, role=User.Role.THERAPIST)
 
 
-def clinic_dashboard(filters, now=None):
-    """Everything the clinic dashboard shows, in four queries."""
+def clinic_dashboard_from_raw_rows(filters, now=None):
+    """Everything the clinic dashboard shows, recomputed from the raw sessions,
+    invitations, check-ins and flags in four grouped queries. The page reads the
+    maintained figures instead (`clinic_dashboard`); this is the reference they are
+    proven equal to (tests/clinic/dashboards/test_figures_property.py), and what the
+    benchmark compares against. Every therapist on one list, unpaginated."""
     now = now or timezone.now()
     clinic, tz = filters.clinic, filters.clinic.tzinfo
+    # "Now", to the day: the figures about the recent past count clinic-local days, so
+    # that figures stored per day can equal them (clinic/dashboards/figures.py).
+    today = timezone.localdate(now, tz)
+    end_of_today = timezone.make_aware(datetime.combine(today + timedelta(days=1), time.min), tz)
     trunc = TruncMonth if filters.period == "month" else TruncWeek
     start, end = filters.start, filters.end
     dash = Dashboard(filters=filters, now=now)
@@ -282,14 +293,13 @@ def clinic_dashboard(filters, now=None):
     # days, attendance in the period, and invitations with a known outcome due in the
     # period.
     S = SurveyInvitation.Status
-    since_30 = now - timedelta(days=30)
-    last_30 = Q(scheduled_start__gte=since_30, scheduled_start__lte=now)
-    in_period = Q(scheduled_start__gte=start, scheduled_start__lt=end, scheduled_start__lte=now)
+    since_30 = timezone.make_aware(datetime.combine(today - timedelta(days=29), time.min), tz)
+    last_30 = Q(scheduled_start__gte=since_30, scheduled_start__lt=end_of_today)
+    in_period = Q(scheduled_start__gte=start, scheduled_start__lt=min(end, end_of_today))
     due_in_period = Q(invitation__due_at__gte=start, invitation__due_at__lt=end)
     answered = due_in_period & Q(invitation__status=S.ANSWERED)
-    unanswered = due_in_period & (
-        Q(invitation__status=S.EXPIRED) | Q(invitation__status=S.SENT, invitation__expires_at__lte=now)
-    )
+    # Unanswered once the outbox has marked it expired (it does every minute).
+    unanswered = due_in_period & Q(invitation__status=S.EXPIRED)
     sessions = (
         Session.objects.filter(client_q)
         .filter(Q(therapist_id=filters.therapist_id) if filters.therapist_id else Q())
@@ -396,6 +406,187 @@ def clinic_dashboard(filters, now=None):
         if r.oldest_unacknowledged and (total.oldest_unacknowledged is None
                                         or r.oldest_unacknowledged < total.oldest_unacknowledged):
             total.oldest_unacknowledged = r.oldest_unacknowledged
+    dash.totals = total
+    return dash
+
+
+THERAPISTS_PER_PAGE = 25
+
+
+def _current_state(users, active):
+    """Caseload, clients with an open flag and the oldest unacknowledged flag, per
+    therapist of `users` (these describe now, so they are live queries). Distinct
+    counts, because the flags join repeats each client."""
+    # "flags__id is not null" matters: through the LEFT JOIN a client with no flag at all
+    # has a NULL resolved_at too.
+    open_flag = active & Q(clients__flags__id__isnull=False, clients__flags__resolved_at__isnull=True)
+    return {
+        r["id"]: r for r in users.annotate(
+            caseload=Count("clients", filter=active, distinct=True),
+            flagged=Count("clients", filter=open_flag, distinct=True),
+            oldest=Min("clients__flags__raised_at", filter=open_flag & Q(clients__flags__acknowledged_at__isnull=True)),
+        ).order_by().values("id", "caseload", "flagged", "oldest")
+    }
+
+
+def clinic_dashboard(filters, now=None, page=1, all_therapists=False):
+    """Everything the clinic dashboard shows, read from the figures maintained per
+    clinic-local day (clinic/models.py, clinic/dashboards/figures.py), and the current
+    caseload and flags of the therapists on one page of the table. A fixed number of
+    queries, and none of them reads more rows for a bigger clinic except the list of
+    its therapists: the clinic-wide figures come from a table with no therapist in its
+    key. `all_therapists` lists every therapist (the CSV export) instead of a page."""
+    from django.core.paginator import Paginator
+    from django.db.models import Exists, OuterRef
+
+    from clinic.models import ClinicDayFigures, TherapistDayFigures
+
+    now = now or timezone.now()
+    clinic, tz = filters.clinic, filters.clinic.tzinfo
+    today = timezone.localdate(now, tz)
+    first_30 = today - timedelta(days=29)
+    held_to = min(filters.date_to, today)
+    dash = Dashboard(filters=filters, now=now)
+
+    figures = TherapistDayFigures.objects.filter(clinic=clinic)
+    if filters.modality:
+        figures = figures.filter(modality=filters.modality)
+    in_range = Q(day__gte=filters.date_from, day__lte=filters.date_to)
+    held = Q(day__gte=filters.date_from, day__lte=held_to)
+    last_30 = Q(day__gte=first_30, day__lte=today)
+
+    # 1. The therapists, and which of them the table lists: the active ones, and a
+    # former one while they keep a caseload or have figures in the period.
+    active = Q(clients__status=Client.Status.ACTIVE)
+    client_active = Q(status=Client.Status.ACTIVE)
+    if filters.modality:
+        active &= Q(clients__modality=filters.modality)
+        client_active &= Q(modality=filters.modality)
+    mine = figures.filter(therapist_id=OuterRef("id"))
+    users = therapists_in_clinic(clinic)
+    listed = []
+    # Only a former therapist's row is looked up (CASE evaluates its branch lazily), so
+    # the query costs one index probe per inactive therapist, not a scan of the figures.
+    former_listed = Exists(Client.objects.filter(client_active, therapist=OuterRef("id"))) | Exists(mine.filter(
+        (held | last_30) & Q(sessions__gt=0) | in_range & (Q(due__gt=0) | Q(checkins__gt=0))
+    ))
+    for r in users.annotate(
+        listed=Case(When(is_active=True, then=Value(True)), default=former_listed, output_field=BooleanField()),
+    ).order_by("full_name", "id").values("id", "full_name", "email", "is_active", "listed"):
+        name = r["full_name"] or r["email"]
+        dash.therapist_choices.append((r["id"], name))
+        if filters.therapist_id and r["id"] != filters.therapist_id:
+            continue
+        if r["listed"]:
+            listed.append(TherapistRow(id=r["id"], name=name, is_active=r["is_active"]))
+    listed.sort(key=lambda r: (not r.is_active, r.name.lower(), r.id))
+    if all_therapists:
+        shown = listed
+    else:
+        dash.page = Paginator(listed, THERAPISTS_PER_PAGE).get_page(page)
+        shown = list(dash.page.object_list)
+    by_id = {r.id: r for r in shown}
+
+    # 2. Their caseload and open flags, now, and 3. their figures of the period, both
+    # for the listed therapists of this page only.
+    page_users = users if all_therapists else users.filter(id__in=list(by_id))
+    page_figures = figures if all_therapists else figures.filter(therapist_id__in=list(by_id))
+    if by_id:
+        for tid, r in _current_state(page_users, active).items():
+            if tid in by_id:
+                row = by_id[tid]
+                row.caseload, row.flagged_clients, row.oldest_unacknowledged = r["caseload"], r["flagged"], r["oldest"]
+        for r in (
+            page_figures.filter(in_range | last_30).values("therapist_id").annotate(
+                sessions_30d=Sum("attended", filter=last_30), attended=Sum("attended", filter=held),
+                missed=Sum("missed", filter=held), answered=Sum("answered", filter=in_range),
+                unanswered=Sum("expired", filter=in_range), checkins=Sum("checkins", filter=in_range),
+                total_sum=Sum("total_sum", filter=in_range),
+            ).order_by()
+        ):
+            row = by_id.get(r.pop("therapist_id"))
+            if row is not None:
+                for name, value in r.items():
+                    setattr(row, name, value or 0)
+    dash.therapists = shown
+
+    # 4. The clinic over time and the clinic's totals: per day, from the clinic's
+    # figures (or the one therapist's, when filtered).
+    if filters.therapist_id:
+        source = figures.filter(therapist_id=filters.therapist_id)
+    else:
+        source = ClinicDayFigures.objects.filter(clinic=clinic)
+        if filters.modality:
+            source = source.filter(modality=filters.modality)
+    periods = {}
+    p = _period_start(filters.date_from, filters.period)
+    while p <= filters.date_to:
+        periods[p] = PeriodRow(start=p)
+        p = _next_period(p, filters.period)
+    total = TherapistRow(id=0, name="Clinic", is_active=True)
+    per_day = ("attended", "missed", "checkins", "total_sum", "answered", "expired", "flags_raised", "flags_resolved")
+    for r in source.filter(in_range | last_30).values("day").annotate(**{n: Sum(n) for n in per_day}).order_by():
+        d = r["day"]
+        if first_30 <= d <= today:
+            total.sessions_30d += r["attended"]
+        if not filters.date_from <= d <= filters.date_to:
+            continue
+        if d <= held_to:
+            total.attended += r["attended"]
+            total.missed += r["missed"]
+        total.checkins += r["checkins"]
+        total.total_sum += r["total_sum"]
+        total.answered += r["answered"]
+        total.unanswered += r["expired"]
+        pr = periods[_period_start(d, filters.period)]
+        pr.checkins += r["checkins"]
+        pr.total_sum += r["total_sum"]
+        pr.answered += r["answered"]
+        pr.unanswered += r["expired"]
+        pr.flags_raised += r["flags_raised"]
+        pr.flags_resolved += r["flags_resolved"]
+    dash.periods = [periods[k] for k in sorted(periods)]
+
+    # 5. Breakdowns, distribution and channels: per modality × approach.
+    modality = {k: GroupRow(k, label) for k, label in Client.Modality.choices}
+    approach = {k: GroupRow(k, label) for k, label in Client.Approach.choices}
+    buckets = [[f"{lo}–{hi}", 0] for lo, hi in HISTOGRAM_BUCKETS]
+    channels = {c: ChannelRow(c, Channel(c).label) for c in CHANNEL_OFFERED}
+    sums = ("checkins", "total_sum", "low", *(f"b{i}" for i in range(len(HISTOGRAM_BUCKETS))),
+            *(f"offered_{c}" for c in channels), *(f"answered_{c}" for c in channels))
+    for r in source.filter(in_range).values("modality", "approach").annotate(**{n: Sum(n) for n in sums}).order_by():
+        for group in (modality.get(r["modality"]), approach.get(r["approach"])):
+            if group is not None:
+                group.checkins += r["checkins"]
+                group.total_sum += r["total_sum"]
+                group.low += r["low"]
+        for i in range(len(HISTOGRAM_BUCKETS)):
+            buckets[i][1] += r[f"b{i}"]
+        for c, row in channels.items():
+            row.offered += r[f"offered_{c}"]
+            row.answered += r[f"answered_{c}"]
+    dash.by_modality, dash.by_approach = list(modality.values()), list(approach.values())
+    dash.histogram, dash.by_channel = buckets, list(channels.values())
+
+    # 6. The totals row is the whole clinic, whatever the page: its caseload and open
+    # flags now, in one query (or the sum of the rows, when every row is here).
+    if filters.therapist_id or all_therapists:
+        # Every listed therapist is in `shown`: their sum is the clinic's.
+        total.caseload = sum(r.caseload for r in shown)
+        total.flagged_clients = sum(r.flagged_clients for r in shown)
+        total.oldest_unacknowledged = min((r.oldest_unacknowledged for r in shown if r.oldest_unacknowledged),
+                                          default=None)
+    else:
+        from clinic.models import TherapistCaseload
+
+        # Kept per therapist and modality as clients and flags change (a few rows per
+        # therapist), rather than joining every client with every flag.
+        caseloads = TherapistCaseload.objects.filter(clinic=clinic)
+        if filters.modality:
+            caseloads = caseloads.filter(modality=filters.modality)
+        agg = caseloads.aggregate(caseload=Sum("caseload"), flagged=Sum("flagged"), oldest=Min("oldest_unacknowledged"))
+        agg["caseload"] = agg["caseload"] or 0
+        total.caseload, total.flagged_clients, total.oldest_unacknowledged = agg["caseload"], agg["flagged"] or 0, agg["oldest"]
     dash.totals = total
     return dash
 

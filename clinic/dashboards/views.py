@@ -68,7 +68,7 @@ def clinic_dashboard(request):
     form = filter_form(request)
     if not form.is_valid():
         return render(request, "clinic/dashboards/clinic_dashboard.html", {"form": form}, status=400)
-    dash = build_dashboard(form.filters())
+    dash = build_dashboard(form.filters(), page=request.GET.get("page") or 1)
     if not form.check_therapist(dash.therapist_choices):
         return render(request, "clinic/dashboards/clinic_dashboard.html", {"form": form}, status=400)
     return render(request, "clinic/dashboards/clinic_dashboard.html", {

@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from alliance.models import CheckIn, Flag, SurveyInvitation
 from audit.services import audit_record
+from clinic.dashboards.figures import caseloads_refresh, client_days, figures_stale
 from sessions.models import Session, SessionNote
 from webhooks.services import webhook_deliveries_forget_client
 
@@ -162,8 +163,11 @@ def client_erase(*, client, actor=None, request=None, reason="request"):
     clinic = client.clinic
     client_id = client.pk
     session_ids = list(Session.objects.filter(client=client).values_list("pk", flat=True))
+    # Its figures leave the dashboard with it.
+    figures_stale(clinic=clinic, instants=client_days(client))
     client.delete()
     webhook_deliveries = webhook_deliveries_forget_client(clinic_id=clinic.pk, client_id=client_id)
+    caseloads_refresh(clinic_id=clinic.pk, therapist_ids=[client.therapist_id])
     event = audit_record(
         action="client.erase",
         actor=actor,

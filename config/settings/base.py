@@ -327,6 +327,8 @@ CELERY_BEAT_SCHEDULE = {
     "resume-flag-recomputes": {"task": "alliance.flags.tasks.resume_flag_recomputes", "schedule": 60.0},
     "refresh-stale-flags": {"task": "alliance.flags.tasks.refresh_stale_flags", "schedule": 60.0},
     "dispatch-webhooks": {"task": "webhooks.tasks.dispatch_webhooks", "schedule": 60.0},
+    # Dashboard figures whose refresh task was lost (clinic/dashboards/figures.py).
+    "refresh-stale-figures": {"task": "clinic.dashboards.tasks.refresh_stale_figures", "schedule": 60.0},
 }
 
 # --- Flags after a client's answer (alliance/flags/refresh.py) ----------------------------

@@ -15,7 +15,7 @@ from accounts.models import User
 from alliance.flags.rules import flags_recompute_for_client
 from alliance.models import CheckIn, Flag, SurveyInvitation
 from bench import pages
-from bench.seed import NOTE_TEXTS, Size, seed_data
+from bench.seed import NOTE_TEXTS, Size, dashboard_figures, seed_data
 from clients.models import Client
 from sessions.models import Session, SessionNote
 
@@ -27,6 +27,8 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def seeded(require_postgres):
     result = seed_data(TINY, log=lambda *a: None)
+    # As bench.seed.seed does after inserting: the dashboard's kept figures.
+    dashboard_figures(result["clinic_id"], log=lambda *a: None)
     return result
 
 

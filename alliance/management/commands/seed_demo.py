@@ -343,7 +343,13 @@ class Command(BaseCommand):
             history.run()
             if person.outcome == "ongoing" and history.last_start:
                 slots[history.client] = (history.slot, history.last_start)
-        return _book_upcoming(clinic=clinic, slots=slots, now=now)
+        booked = _book_upcoming(clinic=clinic, slots=slots, now=now)
+        # The history is written in bulk, past the services that keep the dashboard's
+        # figures: build them from it, as a rebuild would.
+        from clinic.dashboards.figures import figures_recompute
+
+        figures_recompute(clinic)
+        return booked
 
 
 def _book_upcoming(*, clinic, slots, now):

@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from alliance.models import CheckIn, Flag, SurveyInvitation
 from clients.models import Client
+from clinic.dashboards.figures import figures_recompute
 from sessions.models import Session
 from tests.factories import ClinicFactory, UserFactory
 
@@ -55,6 +56,8 @@ def build(clinic, therapists, clients_each, sessions_each):
              resolved_at=None if i % 2 else now - timedelta(days=1))
         for i, c in enumerate(clients)
     ])
+    # Written past the services that keep the dashboard's figures: rebuild them.
+    figures_recompute(clinic)
     return staff
 
 

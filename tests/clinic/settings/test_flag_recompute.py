@@ -86,8 +86,10 @@ def test_the_change_returns_at_once_with_progress_and_recomputes_nothing_itself(
     assert low_alliance(clinic) == {"A.A."}
     run = FlagRecompute.objects.get()
     assert (run.total, run.done, run.requested_by, run.is_running) == (3, 0, carol, True)
-    # What went to the broker: the task and the run's id, nothing else.
-    assert queued_messages() == [("alliance.flags.tasks.recompute_clinic_flags", [run.pk])]
+    # What went to the broker: the task and the run's id, and the dashboard figures'
+    # rebuild (the "low" counts follow the threshold) with the clinic's id, nothing else.
+    assert sorted(queued_messages()) == [("alliance.flags.tasks.recompute_clinic_flags", [run.pk]),
+                                         ("clinic.dashboards.tasks.refresh_clinic_figures", [clinic.pk])]
 
     page = client.get(reverse("clinic_settings")).content.decode()
     assert "being recomputed in the background" in page
