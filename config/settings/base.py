@@ -372,11 +372,16 @@ IN_SESSION_CHECKIN_MINUTES = env.int("IN_SESSION_CHECKIN_MINUTES", default=15)
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            # Django's RedisCache with one client per pool and a one-round-trip incr
+            # (config/cache.py): the survey pages' rate limit runs on every request.
+            "BACKEND": "config.cache.FastRedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": "rapport",
         }
     }
+    # django-ratelimit warns of any backend not on its list; this one is Django's
+    # RedisCache (supported) with the same atomic add and incr.
+    SILENCED_SYSTEM_CHECKS = [*globals().get("SILENCED_SYSTEM_CHECKS", []), "django_ratelimit.W001"]
 else:
     CACHES = {
         "default": {
