@@ -76,6 +76,15 @@ MIDDLEWARE = [
     "axes.middleware.AxesMiddleware",
 ]
 
+# The pages a client opens from a check-in link (/s/…, no login, no session) run only
+# these (config/link_pages.py): security headers, URL fix-ups, anti-framing, CSP.
+LINK_PAGES_MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
+]
+
 # Messages can name a client ("Maria added to your caseload"): keep them server-side,
 # not in a cookie anyone holding the browser can decode.
 MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
