@@ -400,6 +400,13 @@ else:
     }
     SILENCED_SYSTEM_CHECKS = [*globals().get("SILENCED_SYSTEM_CHECKS", []), "django_ratelimit.E003"]
 RATELIMIT_USE_CACHE = "default"
+# Template fragments whose output depends only on the tag's arguments (the 0–10 scale,
+# templates/partials/scale.html): in each process's memory, no round trip.
+CACHES["template_fragments"] = {
+    "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+    "LOCATION": "rapport-template-fragments",
+    "OPTIONS": {"MAX_ENTRIES": 2000},
+}
 
 # --- Session notes --------------------------------------------------------------------
 # Notes are encrypted with MultiFernet. NOTE_ENCRYPTION_KEYS is a comma-separated list of
