@@ -85,7 +85,7 @@ def invitation_for_answer(token):
     if len(token) > MAX_TOKEN_LENGTH:
         return None
     sql, tables = _answer_sql()
-    digest, now = _digest(token), timezone.now()
+    digest, now = _digest(token), connection.ops.adapt_datetimefield_value(timezone.now())
     params = [digest] * len(LINK_FIELDS) + [Status.SENT, Status.SENDING, now] + [digest] * len(IN_SESSION_FIELDS) + [now]
     with connection.cursor() as cursor:
         cursor.execute(sql, [Status.ANSWERED, *params])
@@ -163,19 +163,16 @@ def checkin_submit(*, invitation, token, scores, comment=""):
     field, channel = _link_of(invitation, token)
     if field is None:
         return None
-    # The one link column this token matched, not all six: the same guarantee (the row
-    # must still hold this token and be answerable) for a much smaller statement.
-    if field in IN_SESSION_FIELDS:
-        still_open = Q(in_session_expires_at__gt=now)
-    else:
-        still_open = Q(status__in=[Status.SENT, Status.SENDING], expires_at__gt=now)
     # Answered on any channel closes the ask on all of them: an email or text still
     # waiting in the outbox is never claimed (the sweep claims only `scheduled` rows).
-    answered = (
-        SurveyInvitation.objects.filter(still_open, id=invitation.id, answered_at__isnull=True, **{field: _digest(token)})
-        .exclude(status=Status.ANSWERED)
-        .update(status=Status.ANSWERED, answered_at=now, answered_channel=channel)
-    )
+    at = connection.ops.adapt_datetimefield_value(now)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _answer_update_sql(field),
+            [Status.ANSWERED, at, channel, invitation.id, _digest(token), Status.ANSWERED,
+             *((at,) if field in IN_SESSION_FIELDS else (Status.SENT, Status.SENDING, at))],
+        )
+        answered = cursor.rowcount
     if answered != 1:
         return None
     checkin = CheckIn.objects.create(
@@ -193,6 +190,26 @@ def checkin_submit(*, invitation, token, scores, comment=""):
     # what makes that durable (alliance/flags/refresh.py).
     transaction.on_commit(partial(flags_refresh_soon, invitation.client_id))
     return checkin
+
+
+@cache
+def _answer_update_sql(field):
+    """The conditional UPDATE that answers a link, for the one link column `field` the
+    token matched (not all six: the same guarantee, that the row still holds this token
+    and is answerable, for a much smaller statement). Written once per column rather
+    than compiled from a queryset on every answer. Of any number of simultaneous
+    submissions of one link, exactly one sees a row count of 1."""
+    if field not in LINK_FIELDS and field not in IN_SESSION_FIELDS:
+        raise ValueError(field)
+    qn = connection.ops.quote_name
+    if field in IN_SESSION_FIELDS:
+        still_open = "in_session_expires_at > %s"
+    else:
+        still_open = "status IN (%s, %s) AND expires_at > %s"
+    return (
+        f"UPDATE {qn(SurveyInvitation._meta.db_table)} SET status = %s, answered_at = %s, answered_channel = %s"
+        f" WHERE id = %s AND {qn(field)} = %s AND answered_at IS NULL AND NOT (status = %s) AND {still_open}"
+    )
 
 
 def invitation_for_unsubscribe(token):
