@@ -32,7 +32,8 @@ RESULTS = ROOT / "bench" / "results.json"
 README = ROOT / "README.md"
 PARTS = ("seed", "pages", "throughput", "dispatch")
 CONTRACT = {
-    "throughput": {"requests", "workers", "survey_post_rps", "minimal_view_rps", "ratio", "web_worker_peak_rss_mb"},
+    "throughput": {"requests", "workers", "survey_pair_rps", "minimal_pair_rps", "ratio", "survey_post_rps",
+                   "minimal_view_rps", "post_ratio", "web_worker_peak_rss_mb"},
     "dispatch": {"emails", "celery_emails_per_s", "smtplib_emails_per_s", "ratio", "lost", "duplicates",
                  "celery_worker_peak_rss_mb"},
 }

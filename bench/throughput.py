@@ -1,13 +1,16 @@
-"""Survey submissions per second through gunicorn on loopback: Rapport's check-in POST
-(/s/<token>/) against the minimal view of bench/views.py (one INSERT), same server, same
+"""The client's check-in through gunicorn on loopback: Rapport's GET + POST pair
+(/s/<token>/: the form, then the answers) against the minimal view's pair of
+bench/views.py (a GET that reads one row, a POST that inserts one), same server, same
 workers, same load generator, measured in alternating rounds so that both sides share
-the machine's noise. Also the peak resident memory of the web workers.
+the machine's noise. The POST alone against the minimal POST is measured too, for
+information, and so is the peak resident memory of the web workers.
 
     python -m bench.throughput --database-url postgres://postgres@127.0.0.1:5432/rapport_bench_tp --out FILE
 
 The database named is dropped and created again. Each check-in POST consumes its token
 (a second POST of one link gets the "gone" page), so the module mints one live
-invitation per request, the way the outbox does: a fresh token, only its digest stored.
+invitation per pair and per POST, the way the outbox does: a fresh token, only its
+digest stored.
 """
 
 import argparse
@@ -25,6 +28,11 @@ from bench import _fixtures, _procs
 
 SURVEY_SUCCESS = (302, "/s/thanks/?lang=en")
 MINIMAL_SUCCESS = 204
+# What each request of a job must answer: (status, Location header or None).
+SURVEY_GET_OK = (200, None)
+SURVEY_POST_OK = SURVEY_SUCCESS
+MINIMAL_GET_OK = (200, None)
+MINIMAL_POST_OK = (MINIMAL_SUCCESS, None)
 MINIMAL_PATH = "/bench/minimal/"
 DIMENSIONS = ("trust", "empathy", "boundaries", "collaboration")
 
@@ -95,9 +103,12 @@ def answers_body(rng, comment=""):
 
 
 def _client_process(port, jobs, results):
-    """One load-generating process: one request at a time, each on a new connection
-    (gunicorn's sync workers close it after every response)."""
-    headers = {"Content-Type": "application/x-www-form-urlencoded", "Host": "127.0.0.1"}
+    """One load-generating process: one job at a time, each job a few requests in a row
+    (the GET then the POST of one link, or the POST alone), each on a new connection
+    (gunicorn's sync workers close it after every response). A job counts as a success
+    only if every one of its requests got the answer it expects."""
+    form = {"Content-Type": "application/x-www-form-urlencoded", "Host": "127.0.0.1"}
+    plain = {"Host": "127.0.0.1"}
     while True:
         job = jobs.get()
         if job is None:
@@ -105,20 +116,26 @@ def _client_process(port, jobs, results):
         side, requests = job
         ok, errors = 0, {}
         started = time.monotonic()
-        for path, body in requests:
-            try:
-                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-                conn.request("POST", path, body=body, headers=headers)
-                response = conn.getresponse()
-                response.read()
-                conn.close()
-                if side == "survey":
-                    good = (response.status, response.getheader("Location")) == SURVEY_SUCCESS
-                else:
-                    good = response.status == MINIMAL_SUCCESS
-                key = None if good else f"HTTP {response.status}"
-            except (OSError, http.client.HTTPException) as exc:
-                key = type(exc).__name__
+        for steps in requests:
+            key = None
+            for method, path, body, (want_status, want_location) in steps:
+                try:
+                    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+                    if method == "POST":
+                        conn.request("POST", path, body=body, headers=form)
+                    else:
+                        conn.request("GET", path, headers=plain)
+                    response = conn.getresponse()
+                    response.read()
+                    conn.close()
+                    good = response.status == want_status and (
+                        want_location is None or response.getheader("Location") == want_location
+                    )
+                    key = None if good else f"{method} HTTP {response.status}"
+                except (OSError, http.client.HTTPException) as exc:
+                    key = f"{method} {type(exc).__name__}"
+                if key is not None:
+                    break
             if key is None:
                 ok += 1
             else:
@@ -182,7 +199,30 @@ def gunicorn_args(port, workers):
     ]
 
 
+# The four kinds of round: the target compares the pairs, the POSTs alone are information.
+SIDES = ("survey_pair", "minimal_pair", "survey_post", "minimal_post")
+
+
+def jobs_for(tokens, rng, *, pairs, posts):
+    """The requests of each side: `pairs` GET + POST jobs and `posts` POST-only jobs for
+    the check-in (one token each) and as many of each for the minimal view."""
+    assert len(tokens) >= pairs + posts
+    survey_pairs = [
+        ((("GET", f"/s/{t}/", None, SURVEY_GET_OK), ("POST", f"/s/{t}/", answers_body(rng), SURVEY_POST_OK)))
+        for t in tokens[:pairs]
+    ]
+    survey_posts = [(("POST", f"/s/{t}/", answers_body(rng), SURVEY_POST_OK),) for t in tokens[pairs : pairs + posts]]
+    minimal_pairs = [
+        (("GET", MINIMAL_PATH, None, MINIMAL_GET_OK), ("POST", MINIMAL_PATH, answers_body(rng) + f"&value=p{i}", MINIMAL_POST_OK))
+        for i in range(pairs)
+    ]
+    minimal_posts = [(("POST", MINIMAL_PATH, answers_body(rng) + f"&value=r{i}", MINIMAL_POST_OK),) for i in range(posts)]
+    return {"survey_pair": survey_pairs, "minimal_pair": minimal_pairs, "survey_post": survey_posts,
+            "minimal_post": minimal_posts}
+
+
 def run(*, database_url, out, redis_url, requests, workers, concurrency, rounds, warmup, seed_value=7):
+    """`requests` GET + POST pairs a side, and as many POSTs alone a side."""
     rng = random.Random(seed_value)
     _procs.recreate_database(database_url)
     _procs.django_setup(database_url, redis_url)
@@ -192,15 +232,14 @@ def run(*, database_url, out, redis_url, requests, workers, concurrency, rounds,
     per_round = max(1, requests // rounds)
     requests = per_round * rounds
     t = time.monotonic()
-    tokens = seed(requests + warmup, rng=rng)
+    tokens = seed(2 * (requests + warmup), rng=rng)
     seed_seconds = time.monotonic() - t
     checkins_before = CheckIn.objects.filter(source=CheckIn.Source.CLIENT).count()
     _procs.close_db()
 
-    survey = [(f"/s/{token}/", answers_body(rng)) for token in tokens]
-    minimal = [(MINIMAL_PATH, answers_body(rng) + f"&value=row{i}") for i in range(requests + warmup)]
-    survey_warm, survey = survey[:warmup], survey[warmup:]
-    minimal_warm, minimal = minimal[:warmup], minimal[warmup:]
+    jobs = jobs_for(tokens, rng, pairs=requests + warmup, posts=requests + warmup)
+    warm = {side: jobs[side][:warmup] for side in SIDES}
+    timed = {side: jobs[side][warmup:] for side in SIDES}
 
     port = _procs.free_port()
     env = _procs.bench_env(database_url, redis_url)
@@ -211,21 +250,20 @@ def run(*, database_url, out, redis_url, requests, workers, concurrency, rounds,
         server = _procs.start(gunicorn_args(port, workers), env=env, log_path=log_path)
         _procs.wait_for_port(port, timeout=60, proc=server)
         load = LoadGenerator(port, concurrency)
-        errors = {"survey": {}, "minimal": {}}
-        ok = {"survey": 0, "minimal": 0}
-        seconds = {"survey": 0.0, "minimal": 0.0}
-        per_round_rps = {"survey": [], "minimal": []}
+        errors = {side: {} for side in SIDES}
+        ok = {side: 0 for side in SIDES}
+        seconds = {side: 0.0 for side in SIDES}
+        per_round_rps = {side: [] for side in SIDES}
         # Warm-up, not timed: imports, templates, each worker's database connection.
-        for side, batch in (("survey", survey_warm), ("minimal", minimal_warm)):
-            w_ok, w_err, _ = load.run(side, batch, timeout=300)
+        for side in SIDES:
+            w_ok, w_err, _ = load.run(side, warm[side], timeout=300)
             if w_err:
                 errors[side].update({f"warmup {k}": v for k, v in w_err.items()})
-        # A B B A A B …: each side goes first in half the rounds.
+        # A B B A A B …: each side of a comparison goes first in half the rounds.
         for r in range(rounds):
-            order = ("survey", "minimal") if r % 2 == 0 else ("minimal", "survey")
+            order = SIDES if r % 2 == 0 else ("minimal_pair", "survey_pair", "minimal_post", "survey_post")
             for side in order:
-                source = survey if side == "survey" else minimal
-                batch = source[r * per_round : (r + 1) * per_round]
+                batch = timed[side][r * per_round : (r + 1) * per_round]
                 r_ok, r_err, wall = load.run(side, batch, timeout=600)
                 ok[side] += r_ok
                 seconds[side] += wall
@@ -240,15 +278,17 @@ def run(*, database_url, out, redis_url, requests, workers, concurrency, rounds,
             load.close()
         _procs.stop(server)
 
-    survey_rps = requests / seconds["survey"]
-    minimal_rps = requests / seconds["minimal"]
+    rps = {side: requests / seconds[side] for side in SIDES}
     checkins_created = CheckIn.objects.filter(source=CheckIn.Source.CLIENT).count() - checkins_before
     rows_inserted = row_count()
     _procs.close_db()
     result.update(
-        survey_post_rps=round(survey_rps, 1),
-        minimal_view_rps=round(minimal_rps, 1),
-        ratio=round(survey_rps / minimal_rps, 3),
+        survey_pair_rps=round(rps["survey_pair"], 1),
+        minimal_pair_rps=round(rps["minimal_pair"], 1),
+        ratio=round(rps["survey_pair"] / rps["minimal_pair"], 3),
+        survey_post_rps=round(rps["survey_post"], 1),
+        minimal_view_rps=round(rps["minimal_post"], 1),
+        post_ratio=round(rps["survey_post"] / rps["minimal_post"], 3),
         web_worker_peak_rss_mb=max(peaks.values()) if peaks else None,
         target_ratio=0.7,
         target_web_worker_rss_mb=150,
@@ -259,7 +299,7 @@ def run(*, database_url, out, redis_url, requests, workers, concurrency, rounds,
         successes=ok,
         errors=errors,
         checkins_created=checkins_created,
-        checkins_expected=requests + warmup,
+        checkins_expected=2 * (requests + warmup),
         minimal_rows_inserted=rows_inserted,
         web_worker_peak_rss_mb_each=list(peaks.values()),
         gunicorn_master_peak_rss_mb=master_peak,
@@ -276,20 +316,23 @@ def main(argv=None):
     parser.add_argument("--database-url", required=True, help="PostgreSQL database to drop and create again")
     parser.add_argument("--out", required=True, help="JSON file to write")
     parser.add_argument("--redis-url", default=os.environ.get("REDIS_URL") or _procs.DEFAULT_REDIS_URL)
-    parser.add_argument("--requests", type=int, default=2000, help="timed requests per side")
+    parser.add_argument("--requests", type=int, default=2000,
+                        help="timed GET + POST pairs per side, and as many POSTs alone per side")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn sync workers (both sides)")
     parser.add_argument("--concurrency", type=int, default=4, help="load-generator processes")
     parser.add_argument("--rounds", type=int, default=4, help="alternating rounds per side")
-    parser.add_argument("--warmup", type=int, default=40, help="untimed requests per side first")
+    parser.add_argument("--warmup", type=int, default=40, help="untimed jobs per side first")
     args = parser.parse_args(argv)
     result = run(
         database_url=args.database_url, out=args.out, redis_url=args.redis_url, requests=args.requests,
         workers=args.workers, concurrency=args.concurrency, rounds=args.rounds, warmup=args.warmup,
     )
     print(
-        f"survey POST {result['survey_post_rps']} req/s, minimal view {result['minimal_view_rps']} req/s, "
-        f"ratio {result['ratio']} (target ≥ 0.7); web worker peak RSS {result['web_worker_peak_rss_mb']} MB "
-        f"(target < 150); check-ins {result['checkins_created']}/{result['checkins_expected']}"
+        f"check-in GET + POST {result['survey_pair_rps']} pairs/s, minimal {result['minimal_pair_rps']} pairs/s, "
+        f"ratio {result['ratio']} (target ≥ 0.7); POST alone {result['survey_post_rps']} ÷ "
+        f"{result['minimal_view_rps']} req/s = {result['post_ratio']}; web worker peak RSS "
+        f"{result['web_worker_peak_rss_mb']} MB (target < 150); check-ins "
+        f"{result['checkins_created']}/{result['checkins_expected']}; errors {result['errors']}"
     )
 
 

@@ -7,13 +7,14 @@ link previews fetch every link in an email, and that must not count as an answer
 """
 
 from datetime import timedelta
-from functools import partial
+from functools import cache, partial
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from accounts.models import Clinic
 from audit.services import audit_record
 from clients.models import Client
 
@@ -75,14 +76,71 @@ def channel_of(invitation, token):
 
 def invitation_for_answer(token):
     """The invitation this token may still answer, or None: unknown, already used and
-    expired tokens are alike to the caller, on purpose."""
+    expired tokens are alike to the caller, on purpose.
+
+    Every link page asks this first, so it is one statement written once (`_answer_sql`)
+    rather than a queryset built again on every request: building the ORM's six-way OR
+    over the digest columns and its three-table select_related cost more than running
+    it. The WHERE is `_answerable`'s, word for word; tests compare the two."""
     if len(token) > MAX_TOKEN_LENGTH:
         return None
-    return (
-        SurveyInvitation.objects.select_related("client__clinic")
-        .filter(_answerable(token, timezone.now()))
-        .first()
+    sql, tables = _answer_sql()
+    digest, now = _digest(token), connection.ops.adapt_datetimefield_value(timezone.now())
+    params = [digest] * len(LINK_FIELDS) + [Status.SENT, Status.SENDING, now] + [digest] * len(IN_SESSION_FIELDS) + [now]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [Status.ANSWERED, *params])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    invitation, client, clinic = (_from_row(model, fields, row[start:end]) for model, fields, start, end in tables)
+    client._state.fields_cache["clinic"] = clinic
+    invitation._state.fields_cache["client"] = client
+    return invitation
+
+
+@cache
+def _answer_sql():
+    """The answerable-link lookup as SQL, with its three tables' columns (taken from the
+    models, so a new field is read without editing this), and where each model's columns
+    sit in the row."""
+    qn = connection.ops.quote_name
+    tables, columns, start = [], [], 0
+    for model, alias in ((SurveyInvitation, "i"), (Client, "c"), (Clinic, "k")):
+        fields = model._meta.concrete_fields
+        columns += [f"{alias}.{qn(f.column)}" for f in fields]
+        # The database converters the ORM would apply to each column (SQLite returns
+        # datetimes as text; PostgreSQL needs next to none).
+        converters = []
+        for f in fields:
+            col = f.get_col(model._meta.db_table)
+            converters.append((col, connection.ops.get_db_converters(col) + f.get_db_converters(connection)))
+        tables.append((model, ([f.attname for f in fields], converters), start, start + len(fields)))
+        start += len(fields)
+    link = " OR ".join(f"i.{qn(f)} = %s" for f in LINK_FIELDS)
+    in_session = " OR ".join(f"i.{qn(f)} = %s" for f in IN_SESSION_FIELDS)
+    order = ", ".join(f"i.{qn(SurveyInvitation._meta.get_field(f.lstrip('-')).column)} DESC" for f in SurveyInvitation._meta.ordering)
+    sql = (
+        f"SELECT {', '.join(columns)} FROM {qn(SurveyInvitation._meta.db_table)} i"
+        f" JOIN {qn(Client._meta.db_table)} c ON c.id = i.client_id"
+        f" JOIN {qn(Clinic._meta.db_table)} k ON k.id = c.clinic_id"
+        f" WHERE i.answered_at IS NULL AND NOT (i.status = %s) AND ("
+        f"(({link}) AND i.status IN (%s, %s) AND i.expires_at > %s)"
+        f" OR (({in_session}) AND i.in_session_expires_at > %s))"
+        f" ORDER BY {order} LIMIT 1"
     )
+    assert all(f.startswith("-") for f in SurveyInvitation._meta.ordering), "the ORDER BY above is all DESC"
+    return sql, tables
+
+
+def _from_row(model, fields, values):
+    """A model instance from raw column values, as the ORM's iterator makes one."""
+    attnames, converters = fields
+    converted = []
+    for value, (col, funcs) in zip(values, converters):
+        for func in funcs:
+            value = func(value, col, connection)
+        converted.append(value)
+    return model.from_db(connection.alias, attnames, converted)
 
 
 @transaction.atomic
@@ -105,19 +163,16 @@ def checkin_submit(*, invitation, token, scores, comment=""):
     field, channel = _link_of(invitation, token)
     if field is None:
         return None
-    # The one link column this token matched, not all six: the same guarantee (the row
-    # must still hold this token and be answerable) for a much smaller statement.
-    if field in IN_SESSION_FIELDS:
-        still_open = Q(in_session_expires_at__gt=now)
-    else:
-        still_open = Q(status__in=[Status.SENT, Status.SENDING], expires_at__gt=now)
     # Answered on any channel closes the ask on all of them: an email or text still
     # waiting in the outbox is never claimed (the sweep claims only `scheduled` rows).
-    answered = (
-        SurveyInvitation.objects.filter(still_open, id=invitation.id, answered_at__isnull=True, **{field: _digest(token)})
-        .exclude(status=Status.ANSWERED)
-        .update(status=Status.ANSWERED, answered_at=now, answered_channel=channel)
-    )
+    at = connection.ops.adapt_datetimefield_value(now)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _answer_update_sql(field),
+            [Status.ANSWERED, at, channel, invitation.id, _digest(token), Status.ANSWERED,
+             *((at,) if field in IN_SESSION_FIELDS else (Status.SENT, Status.SENDING, at))],
+        )
+        answered = cursor.rowcount
     if answered != 1:
         return None
     checkin = CheckIn.objects.create(
@@ -135,6 +190,26 @@ def checkin_submit(*, invitation, token, scores, comment=""):
     # what makes that durable (alliance/flags/refresh.py).
     transaction.on_commit(partial(flags_refresh_soon, invitation.client_id))
     return checkin
+
+
+@cache
+def _answer_update_sql(field):
+    """The conditional UPDATE that answers a link, for the one link column `field` the
+    token matched (not all six: the same guarantee, that the row still holds this token
+    and is answerable, for a much smaller statement). Written once per column rather
+    than compiled from a queryset on every answer. Of any number of simultaneous
+    submissions of one link, exactly one sees a row count of 1."""
+    if field not in LINK_FIELDS and field not in IN_SESSION_FIELDS:
+        raise ValueError(field)
+    qn = connection.ops.quote_name
+    if field in IN_SESSION_FIELDS:
+        still_open = "in_session_expires_at > %s"
+    else:
+        still_open = "status IN (%s, %s) AND expires_at > %s"
+    return (
+        f"UPDATE {qn(SurveyInvitation._meta.db_table)} SET status = %s, answered_at = %s, answered_channel = %s"
+        f" WHERE id = %s AND {qn(field)} = %s AND answered_at IS NULL AND NOT (status = %s) AND {still_open}"
+    )
 
 
 def invitation_for_unsubscribe(token):

@@ -81,6 +81,15 @@ MIDDLEWARE = [
     "axes.middleware.AxesMiddleware",
 ]
 
+# The pages a client opens from a check-in link (/s/…, no login, no session) run only
+# these (config/link_pages.py): security headers, URL fix-ups, anti-framing, CSP.
+LINK_PAGES_MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
+]
+
 # Messages can name a client ("Maria added to your caseload"): keep them server-side,
 # not in a cookie anyone holding the browser can decode.
 MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
@@ -400,11 +409,16 @@ WEBHOOKS_ALLOW_PRIVATE_ADDRESSES = env.bool("WEBHOOKS_ALLOW_PRIVATE_ADDRESSES", 
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            # Django's RedisCache with one client per pool and a one-round-trip incr
+            # (config/cache.py): the survey pages' rate limit runs on every request.
+            "BACKEND": "config.cache.FastRedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": "rapport",
         }
     }
+    # django-ratelimit warns of any backend not on its list; this one is Django's
+    # RedisCache (supported) with the same atomic add and incr.
+    SILENCED_SYSTEM_CHECKS = [*globals().get("SILENCED_SYSTEM_CHECKS", []), "django_ratelimit.W001"]
 else:
     CACHES = {
         "default": {
@@ -414,6 +428,13 @@ else:
     }
     SILENCED_SYSTEM_CHECKS = [*globals().get("SILENCED_SYSTEM_CHECKS", []), "django_ratelimit.E003"]
 RATELIMIT_USE_CACHE = "default"
+# Template fragments whose output depends only on the tag's arguments (the 0–10 scale,
+# templates/partials/scale.html): in each process's memory, no round trip.
+CACHES["template_fragments"] = {
+    "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+    "LOCATION": "rapport-template-fragments",
+    "OPTIONS": {"MAX_ENTRIES": 2000},
+}
 
 # --- REST API and FHIR (api/) ------------------------------------------------------------
 # Keys only (api/authentication.py): a logged-in browser session reaches nothing there.

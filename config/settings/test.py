@@ -29,7 +29,8 @@ if os.environ.get("RAPPORT_TEST_DB_NAME"):
 CELERY_TASK_DEFAULT_QUEUE = env("CELERY_QUEUE", default=f"rapport-test-{_RUN_ID}")
 
 # Rate limits count per process here (the live server runs in the test process).
-CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+          "template_fragments": CACHES["template_fragments"]}  # noqa: F405
 SILENCED_SYSTEM_CHECKS = [*globals().get("SILENCED_SYSTEM_CHECKS", []), "django_ratelimit.E003", "django_ratelimit.W001"]
 SURVEY_RATE_LIMIT = "10000/m"
 

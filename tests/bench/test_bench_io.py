@@ -20,10 +20,20 @@ def test_minimal_view_inserts_exactly_one_row_per_post(client, db):
 
 
 @pytest.mark.urls("bench.urls")
+def test_minimal_view_get_reads_and_writes_nothing(client, db):
+    views.ensure_table()
+    client.post("/bench/minimal/", {"value": "latest"})
+    before = views.row_count()
+    response = client.get("/bench/minimal/")
+    assert (response.status_code, response.content) == (200, b"latest")
+    assert views.row_count() == before
+
+
+@pytest.mark.urls("bench.urls")
 def test_minimal_view_refuses_what_it_does_not_count(client, db):
     views.ensure_table()
     before = views.row_count()
-    assert client.get("/bench/minimal/").status_code == 405
+    assert client.put("/bench/minimal/").status_code == 405
     assert client.post("/bench/minimal/", {"trust": "9"}).status_code == 400
     assert views.row_count() == before
 
