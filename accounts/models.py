@@ -5,11 +5,19 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone as dj_timezone
+from django.utils.translation import gettext_lazy as _
 
 
 def validate_timezone(value):
     if value not in zoneinfo.available_timezones():
         raise ValidationError(f"{value!r} is not a known time zone.")
+
+
+class StaffLanguage(models.TextChoices):
+    """The languages staff pages are complete in (settings.STAFF_LANGUAGES)."""
+
+    ENGLISH = "en", "English"
+    SPANISH = "es", "Español"
 
 
 class Clinic(models.Model):
@@ -23,6 +31,11 @@ class Clinic(models.Model):
     name = models.CharField(max_length=200)
     timezone = models.CharField(max_length=64, default="UTC", validators=[validate_timezone])
     created_at = models.DateTimeField(default=dj_timezone.now)
+    language = models.CharField(
+        _("Language of staff pages"), max_length=7, choices=StaffLanguage.choices, default=StaffLanguage.ENGLISH,
+        db_default=StaffLanguage.ENGLISH,
+        help_text=_("What staff see unless they choose a language of their own."),
+    )
 
     # Channels: how a client who consented may be asked after a session. In-session
     # check-ins (alliance/checkins/in_session.py) need no setting: the therapist starts them.
@@ -136,8 +149,8 @@ class User(AbstractBaseUser, PermissionsMixin):
     """Staff who log in. Email is the login. Clients never have accounts."""
 
     class Role(models.TextChoices):
-        THERAPIST = "therapist", "Therapist"
-        CLINIC_ADMIN = "clinic_admin", "Clinic admin"
+        THERAPIST = "therapist", _("Therapist")
+        CLINIC_ADMIN = "clinic_admin", _("Clinic admin")
 
     email = models.EmailField(unique=True)
     full_name = models.CharField(max_length=200)
@@ -145,6 +158,10 @@ class User(AbstractBaseUser, PermissionsMixin):
     clinic = models.ForeignKey(
         Clinic, on_delete=models.PROTECT, related_name="staff", null=True, blank=True,
         help_text="Empty only for platform superusers, who have no clinic data.",
+    )
+    language = models.CharField(
+        _("Language"), max_length=7, choices=StaffLanguage.choices, blank=True, default="", db_default="",
+        help_text=_("The language of your pages. Empty: your clinic's."),
     )
     is_active = models.BooleanField(default=True)
     is_staff = models.BooleanField(default=False, help_text="Can log into the Django admin.")

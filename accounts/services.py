@@ -19,6 +19,7 @@ from .tokens import staff_invite_token_generator, staff_invite_valid_hours
 # The Clinic fields a clinic admin may change on the settings page, in display order.
 SURVEY_SETTINGS = ("survey_delay_hours", "reminder_after_hours", "expiry_days", "max_send_attempts")
 CHANNEL_SETTINGS = ("email_checkins", "sms_checkins")
+LANGUAGE_SETTINGS = ("language",)
 FLAG_SETTINGS = (
     "low_total_below", "low_dimension_below", "drop_points", "declining_run", "discrepancy_points",
     "no_feedback_expired", "attendance_missed", "attendance_window",
@@ -104,6 +105,18 @@ def staff_join(*, user, password, request=None):
 
 
 @transaction.atomic
+def user_language_set(*, user, language, request=None):
+    """The language of this user's pages ("" for their clinic's)."""
+    user.language = language
+    user.save(update_fields=["language"])
+    audit_record(
+        action="user.language", actor=user, obj=user, clinic=user.clinic, detail={"language": language},
+        request=request,
+    )
+    return user
+
+
+@transaction.atomic
 def staff_deactivate(*, user, by, request=None):
     """Deactivated staff cannot log in (Django's backend refuses inactive users, and any
     open session stops authenticating). Their clients stay with them until reassigned."""
@@ -159,7 +172,7 @@ def clinic_settings_update(*, clinic, changes, by, request=None):
     clinic = Clinic.objects.select_for_update().get(pk=clinic.pk)
     diff = {}
     for name, value in changes.items():
-        if name not in CHANNEL_SETTINGS + SURVEY_SETTINGS + FLAG_SETTINGS:
+        if name not in LANGUAGE_SETTINGS + CHANNEL_SETTINGS + SURVEY_SETTINGS + FLAG_SETTINGS:
             raise ValidationError(f"{name} is not a clinic setting.")
         old = getattr(clinic, name)
         if old != value:

@@ -1,7 +1,7 @@
 from django import forms
 
 from accounts.models import Clinic
-from accounts.services import CHANNEL_SETTINGS, FLAG_SETTINGS, SURVEY_SETTINGS
+from accounts.services import CHANNEL_SETTINGS, FLAG_SETTINGS, LANGUAGE_SETTINGS, SURVEY_SETTINGS
 
 
 class ClinicSettingsForm(forms.ModelForm):
@@ -10,7 +10,7 @@ class ClinicSettingsForm(forms.ModelForm):
 
     class Meta:
         model = Clinic
-        fields = [*CHANNEL_SETTINGS, *SURVEY_SETTINGS, *FLAG_SETTINGS]
+        fields = [*LANGUAGE_SETTINGS, *CHANNEL_SETTINGS, *SURVEY_SETTINGS, *FLAG_SETTINGS]
 
     def clean(self):
         data = super().clean()

@@ -12,12 +12,17 @@ from accounts.models import Clinic
 from accounts.services import FLAG_SETTINGS
 from alliance.flags.selectors import flag_recompute_progress
 
+from alliance.checkins.wording import UNVALIDATED_LANGUAGES
+from django.utils.translation import get_language_info
+
 from .forms import ClinicSettingsForm
 
 
 def _page(request, form, status=200):
     context = {
         "form": form, "recompute": flag_recompute_progress(request.user.clinic_id), "sms_enabled": settings.SMS_ENABLED,
+        # The check-in's items in these languages are our own, unvalidated translations.
+        "unvalidated_languages": [get_language_info(code)["name_translated"] for code in UNVALIDATED_LANGUAGES],
     }
     return render(request, "clinic/settings/settings.html", context, status=status)
 
