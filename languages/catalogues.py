@@ -43,6 +43,13 @@ TEMPLATE_DIR = "templates"
 # thanks, and the error pages a client can meet. A string used anywhere in these is
 # client-facing and must be translated into every language in settings.LANGUAGES.
 CLIENT_SOURCES = [
+    # The error pages a client can meet (a mistyped link, a bad request, a crash):
+    # their layout is base.html, which shows an anonymous visitor no staff menu.
+    "templates/base.html",
+    "templates/_error.html",
+    "templates/400.html",
+    "templates/404.html",
+    "templates/500.html",
     "templates/survey/base.html",
     "templates/survey/checkin.html",
     "templates/survey/code_entry.html",
@@ -98,7 +105,9 @@ def extract():
         if kind == "template":
             if "i18n" not in text:
                 continue
-            text = templatize(text, origin=str(path))
+            # Each message is one literal on its line; the indentation around them
+            # (kept to preserve line numbers) is not Python and would stop tokenize.
+            text = "\n".join(line.lstrip() for line in templatize(text, origin=str(path)).split("\n"))
         elif "gettext" not in text and "_(" not in text:
             continue
         for lineno, message, comments, context in babel_extract(
