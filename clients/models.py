@@ -21,19 +21,19 @@ class Client(models.Model):
         ARABIC = "ar", _("Arabic")
 
     class Modality(models.TextChoices):
-        CBT = "cbt", "CBT"
-        HUMANISTIC = "humanistic", "Humanistic"
-        PSYCHODYNAMIC = "psychodynamic", "Psychodynamic"
-        OTHER = "other", "Other"
+        CBT = "cbt", _("CBT")
+        HUMANISTIC = "humanistic", _("Humanistic")
+        PSYCHODYNAMIC = "psychodynamic", _("Psychodynamic")
+        OTHER = "other", _("Other")
 
     class Approach(models.TextChoices):
-        COLLABORATIVE = "collaborative", "Collaborative"
-        SUPPORTIVE = "supportive", "Supportive"
-        DIRECTIVE = "directive", "Directive"
+        COLLABORATIVE = "collaborative", _("Collaborative")
+        SUPPORTIVE = "supportive", _("Supportive")
+        DIRECTIVE = "directive", _("Directive")
 
     class Status(models.TextChoices):
-        ACTIVE = "active", "Active"
-        DISCHARGED = "discharged", "Discharged"
+        ACTIVE = "active", _("Active")
+        DISCHARGED = "discharged", _("Discharged")
 
     clinic = models.ForeignKey("accounts.Clinic", on_delete=models.PROTECT, related_name="clients")
     therapist = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="clients")

@@ -3,6 +3,8 @@ from django.template.defaultfilters import date as date_filter
 from django.utils import timezone
 from django.utils.html import escape, format_html
 from django.utils.safestring import mark_safe
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from alliance.models import SCORE_FIELDS, SurveyInvitation
 
@@ -18,7 +20,7 @@ def sparkline(checkins):
     numbers out for screen readers."""
     totals = [c.total for c in reversed(checkins)]
     if not totals:
-        return mark_safe('<span class="text-body-secondary small">no check-ins</span>')
+        return format_html('<span class="text-body-secondary small">{}</span>', _("no check-ins"))
     step = (WIDTH - 2 * PAD) / max(len(totals) - 1, 1)
     # Scaled to the client's own range (at least 8 points tall, within 0–40), so a drop
     # of a few points, which is what the flags look for, is visible at this size.
@@ -30,9 +32,11 @@ def sparkline(checkins):
 
     points = " ".join(f"{round(PAD + i * step, 1)},{y(t)}" for i, t in enumerate(totals))
     last_x, last_y = round(PAD + (len(totals) - 1) * step, 1), y(totals[-1])
-    label = (
-        f"Last {len(totals)} client totals out of 40: " if len(totals) > 1 else "Last client total out of 40: "
-    ) + ", ".join(str(t) for t in totals)
+    label = ngettext(
+        "Last client total out of 40: %(totals)s",
+        "Last %(count)d client totals out of 40: %(totals)s",
+        len(totals),
+    ) % {"count": len(totals), "totals": ", ".join(str(t) for t in totals)}
     return format_html(
         '<svg class="sparkline" viewBox="0 0 {} {}" role="img" aria-label="{}">'
         '<title>{}</title>'
@@ -58,9 +62,9 @@ INVITATION_BADGES = {
 def survey_state(client, status):
     """The state of a client's last check-in invitation, or "opted out"."""
     if client.opted_out_at and not client.can_receive_surveys:
-        return {"label": "Opted out", "badge": "text-bg-dark"}
+        return {"label": _("Opted out"), "badge": "text-bg-dark"}
     if not status:
-        return {"label": "No check-in yet" if client.can_receive_surveys else "No consent", "badge": "text-bg-light"}
+        return {"label": _("No check-in yet") if client.can_receive_surveys else _("No consent"), "badge": "text-bg-light"}
     return {"label": SurveyInvitation.Status(status).label, "badge": invitation_badge(status)}
 
 
