@@ -8,19 +8,19 @@ from .models import StaffLanguage
 
 class LoginForm(AuthenticationForm):
     username = forms.EmailField(
-        label="Email", widget=forms.EmailInput(attrs={"autofocus": True, "autocomplete": "username"})
+        label=_("Email"), widget=forms.EmailInput(attrs={"autofocus": True, "autocomplete": "username"})
     )
     error_messages = {
-        "invalid_login": "That email and password do not match an active account.",
-        "inactive": "This account is inactive.",
+        "invalid_login": _("That email and password do not match an active account."),
+        "inactive": _("This account is inactive."),
     }
 
 
 class TwoFactorTokenForm(forms.Form):
     code = forms.CharField(
-        label="Code",
+        label=_("Code"),
         max_length=20,
-        help_text="The 6-digit code from your authenticator app, or one of your recovery codes.",
+        help_text=_("The 6-digit code from your authenticator app, or one of your recovery codes."),
         widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "text", "autofocus": True}),
     )
 
@@ -28,7 +28,7 @@ class TwoFactorTokenForm(forms.Form):
 class PasswordResetForm(auth_forms.PasswordResetForm):
     """Django's form; it answers the same whether or not the email has an account."""
 
-    email = forms.EmailField(label="Email", max_length=254, widget=forms.EmailInput(attrs={"autocomplete": "email"}))
+    email = forms.EmailField(label=_("Email"), max_length=254, widget=forms.EmailInput(attrs={"autocomplete": "email"}))
 
 
 class LanguageForm(forms.Form):

@@ -15,11 +15,11 @@ from .literals import TEMPLATES, all_templates, untranslated_literals
 # Staff pages still in English only (issue 16: Spanish staff pages beyond the menu,
 # caseload, dashboard, settings' language section and error pages).
 NOT_YET_TRANSLATED = {
-    "accounts/home.html", "accounts/logged_out.html", "accounts/login.html", "accounts/password_reset_complete.html",
+    "accounts/password_reset_complete.html",
     "accounts/password_reset_confirm.html", "accounts/password_reset_done.html", "accounts/password_reset_form.html",
     "accounts/rate_limited.html", "accounts/two_factor/recovery_codes.html", "accounts/two_factor/setup.html",
-    "accounts/two_factor/verify.html", "alliance/_attention_table.html", "alliance/_flag_ack_form.html",
-    "alliance/_flag_history.html", "alliance/flag_acknowledge.html", "alliance/needs_attention.html",
+    
+    "alliance/_flag_history.html", "alliance/flag_acknowledge.html",
     "audit/list.html", "audit/lockouts.html", "checkins/handover_unlock.html", "checkins/in_session_phone.html",
     "checkins/in_session_refused.html", "clients/client_detail.html", "clients/client_discharge_confirm.html",
     "clients/client_form.html", "clients/partials/chart_card.html", "clients/partials/comment_list.html",
