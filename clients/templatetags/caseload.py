@@ -86,24 +86,29 @@ def attr_of(obj, name):
 def checkin_channels(client):
     """How this client is asked after a session, in a few words: "by email and text",
     "by text (emails stopped 3 Dec 2026)", "in session only: no consent"."""
-    channels = client.checkin_channels
-    words = {"email": "email", "sms": "text"}
+    channels = set(client.checkin_channels)
     stopped = []
     if client.opted_out_at:
-        stopped.append(f"emails stopped {_day(client.opted_out_at)}")
+        stopped.append(_("emails stopped %(date)s") % {"date": _day(client.opted_out_at)})
     if client.sms_opted_out_at:
-        stopped.append(f"texts stopped {_day(client.sms_opted_out_at)}")
-    if channels:
-        summary = "by " + " and ".join(words[c] for c in channels)
+        stopped.append(_("texts stopped %(date)s") % {"date": _day(client.sms_opted_out_at)})
+    if channels == {"email", "sms"}:
+        summary = _("by email and text")
+    elif channels == {"email"}:
+        summary = _("by email")
+    elif channels == {"sms"}:
+        summary = _("by text")
     elif not client.is_active:
-        summary = "off"
+        summary = _("off")
     elif stopped:
-        summary = "in session only"
+        summary = _("in session only")
     elif not (client.survey_consent or client.sms_consent):
-        summary = "in session only: no consent"
+        summary = _("in session only: no consent")
     else:
-        summary = "in session only: no address or number"
-    return summary + (f" ({', '.join(stopped)})" if stopped else "")
+        summary = _("in session only: no address or number")
+    if stopped:
+        return _("%(summary)s (%(stopped)s)") % {"summary": summary, "stopped": ", ".join(stopped)}
+    return summary
 
 
 def _day(moment):
