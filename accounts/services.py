@@ -9,9 +9,12 @@ from django.db import IntegrityError, transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.encoding import force_bytes
+from django.utils import translation
 from django.utils.http import urlsafe_base64_encode
+from django.utils.translation import gettext
 
 from audit.services import audit_record
+from languages.middleware import staff_language
 
 from .models import Clinic, User
 from .tokens import staff_invite_token_generator, staff_invite_valid_hours
@@ -37,6 +40,12 @@ def staff_invite_link(user):
 
 def _send_staff_invite(user_id, invited_by_name):
     user = User.objects.select_related("clinic").get(pk=user_id)
+    # In the language the new colleague's pages will be in: their clinic's.
+    with translation.override(staff_language(user)):
+        _send_staff_invite_email(user, invited_by_name)
+
+
+def _send_staff_invite_email(user, invited_by_name):
     context = {
         "user": user, "clinic": user.clinic, "invited_by": invited_by_name, "link": staff_invite_link(user),
         "valid_hours": staff_invite_valid_hours(),
@@ -51,13 +60,14 @@ def _send_staff_invite(user_id, invited_by_name):
 
 
 def _send_existing_account_notice(user_id, clinic_name, invited_by_name):
-    user = User.objects.get(pk=user_id)
+    user = User.objects.select_related("clinic").get(pk=user_id)
     context = {"user": user, "clinic_name": clinic_name, "invited_by": invited_by_name}
-    EmailMultiAlternatives(
-        f"Your invitation to {clinic_name} on Rapport",
-        render_to_string("emails/staff_invite_existing_body.txt", context),
-        from_email=settings.DEFAULT_FROM_EMAIL, to=[user.email],
-    ).send()
+    with translation.override(staff_language(user)):
+        EmailMultiAlternatives(
+            gettext("Your invitation to %(clinic)s on Rapport") % {"clinic": clinic_name},
+            render_to_string("emails/staff_invite_existing_body.txt", context),
+            from_email=settings.DEFAULT_FROM_EMAIL, to=[user.email],
+        ).send()
 
 
 @transaction.atomic

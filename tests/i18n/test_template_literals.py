@@ -15,21 +15,15 @@ from .literals import TEMPLATES, all_templates, untranslated_literals
 # Staff pages still in English only (issue 16: Spanish staff pages beyond the menu,
 # caseload, dashboard, settings' language section and error pages).
 NOT_YET_TRANSLATED = {
-    "accounts/password_reset_complete.html",
-    "accounts/password_reset_confirm.html", "accounts/password_reset_done.html", "accounts/password_reset_form.html",
-    "accounts/rate_limited.html", "accounts/two_factor/recovery_codes.html", "accounts/two_factor/setup.html",
-    
-    "alliance/_flag_history.html", "alliance/flag_acknowledge.html",
+    "accounts/password_reset_complete.html", "accounts/password_reset_confirm.html",
+    "accounts/password_reset_done.html", "accounts/password_reset_form.html", "accounts/rate_limited.html",
+    "accounts/two_factor/recovery_codes.html", "accounts/two_factor/setup.html", "alliance/flag_acknowledge.html",
     "audit/list.html", "audit/lockouts.html", "checkins/handover_unlock.html", "checkins/in_session_phone.html",
-    "checkins/in_session_refused.html", "clients/client_detail.html", "clients/client_discharge_confirm.html",
-    "clients/client_form.html", "clients/partials/chart_card.html", "clients/partials/comment_list.html",
-    "clients/partials/session_table.html", "clinic/dashboards/therapist.html", "clinic/rights/erase.html",
-    "clinic/rights/index.html", "clinic/settings/settings.html", "clinic/staff/join.html",
-    "clinic/staff/reassign.html", "clinic/staff/staff.html", "emails/password_reset.txt",
-    "emails/password_reset_subject.txt", "emails/staff_invite_body.html", "emails/staff_invite_body.txt",
-    "emails/staff_invite_existing_body.txt", "emails/staff_invite_subject.txt", "sessions/client_discharged.html",
-    "sessions/partials/invitation_state.html", "sessions/partials/rating_table.html", "sessions/session_detail.html",
-    "sessions/session_form.html", "survey/dev_outbox.html", "survey/resend_button.html",
+    "checkins/in_session_refused.html", "clients/client_discharge_confirm.html", "clients/client_form.html",
+    "clinic/dashboards/therapist.html", "clinic/rights/erase.html", "clinic/rights/index.html",
+    "clinic/settings/settings.html", "clinic/staff/join.html", "clinic/staff/reassign.html",
+    "clinic/staff/staff.html", "sessions/client_discharged.html", "sessions/partials/rating_table.html",
+    "sessions/session_detail.html", "sessions/session_form.html", "survey/dev_outbox.html",
 }
 
 NAMES = [str(p.relative_to(TEMPLATES)) for p in all_templates()]
