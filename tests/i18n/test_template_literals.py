@@ -21,7 +21,7 @@ NOT_YET_TRANSLATED = {
     "audit/list.html", "audit/lockouts.html", "checkins/handover_unlock.html", "checkins/in_session_phone.html",
     "checkins/in_session_refused.html", "clients/client_discharge_confirm.html", "clients/client_form.html",
     "clinic/dashboards/therapist.html", "clinic/rights/erase.html", "clinic/rights/index.html",
-    "clinic/settings/settings.html", "clinic/staff/join.html", "clinic/staff/reassign.html",
+    "clinic/staff/join.html", "clinic/staff/reassign.html",
     "clinic/staff/staff.html", "sessions/client_discharged.html", "sessions/partials/rating_table.html",
     "sessions/session_detail.html", "sessions/session_form.html", "survey/dev_outbox.html",
 }
