@@ -116,6 +116,8 @@ def extract():
         ):
             if not message or (isinstance(message, tuple) and not message[0]):
                 continue
+            # Babel strips the "Translators" tag but leaves its colon.
+            comments = [c.lstrip(": ") for c in comments]
             template.add(message, None, [(relative, lineno)], auto_comments=comments, context=context)
     return template
 
@@ -132,8 +134,19 @@ def read(language):
         return read_po(f, locale=to_locale(language))
 
 
+HEADER = (
+    "# Rapport's catalogue for {language}. Updated by `make messages` (languages/catalogues.py);\n"
+    "# translate the empty msgstr entries it lists. The check-in items (msgctxt \"check-in item\")\n"
+    "# are our own translations and have not been validated."
+)
+
+
 def _write(catalog, path):
     path.parent.mkdir(parents=True, exist_ok=True)
+    catalog.header_comment = HEADER.format(language=catalog.locale_identifier or catalog.locale)
+    catalog.version = "1"
+    catalog.msgid_bugs_address = ""
+    catalog.copyright_holder = "Rapport"
     buffer = io.BytesIO()
     write_po(buffer, catalog, width=100, sort_output=False, ignore_obsolete=True, include_previous=False)
     path.write_bytes(buffer.getvalue())
@@ -147,7 +160,11 @@ def update(languages=None, template=None):
     template = template or extract()
     for language in languages or TRANSLATED_LANGUAGES:
         catalog = read(language)
+        # Keep the header's dates as they were, so a run that changes no string changes
+        # no file (and merges do not conflict on a timestamp).
+        created = catalog.creation_date
         catalog.update(template, no_fuzzy_matching=True, update_header_comment=False)
+        catalog.creation_date = created
         catalog.obsolete.clear()
         _write(catalog, po_path(language))
     return template
