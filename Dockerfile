@@ -10,6 +10,9 @@ RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml
 COPY . .
 RUN pip install --no-cache-dir --no-deps .
 
+# The message catalogues are compiled in Python (Babel): the image needs no GNU gettext.
+RUN DJANGO_SETTINGS_MODULE=config.settings.production SECRET_KEY=catalogues-only NOTE_ENCRYPTION_KEYS=Y29sbGVjdHN0YXRpYy1vbmx5LW5vdC1hLXNlY3JldCE= DATABASE_URL=sqlite:////tmp/catalogues.sqlite3 ALLOWED_HOSTS=localhost SITE_URL=http://localhost python manage.py compile_catalogues
+
 # Static files are collected with the production settings, so whitenoise's manifest
 # (hashed, compressed names) is in the image. The values here exist only for this step:
 # collectstatic reads no secret and opens no database.

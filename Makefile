@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: run test bench install migrate demo otp check clean
+.PHONY: run test bench install migrate demo otp check clean messages catalogues
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -13,9 +13,18 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e ".[test]"
 	touch $(STAMP)
 
-install: $(STAMP)
+install: $(STAMP) catalogues
 
-migrate: $(STAMP)
+## Compile locale/*/django.po to .mo in Python (no GNU gettext needed); built, never committed.
+catalogues: $(STAMP)
+	DJANGO_SETTINGS_MODULE=config.settings.local $(PY) manage.py compile_catalogues
+
+## After merging new strings: re-extract, update every catalogue, and list what each
+## language still lacks (then translate those entries in locale/<lang>/LC_MESSAGES/django.po).
+messages: $(STAMP)
+	DJANGO_SETTINGS_MODULE=config.settings.local $(PY) manage.py update_catalogues
+
+migrate: $(STAMP) catalogues
 	mkdir -p var/staticfiles
 	DJANGO_SETTINGS_MODULE=config.settings.local $(PY) manage.py migrate --noinput
 
@@ -34,7 +43,7 @@ run: demo
 	DJANGO_SETTINGS_MODULE=config.settings.local exec $(VENV)/bin/honcho -f Procfile.dev start
 
 ## Run the whole test suite. Uses DATABASE_URL / REDIS_URL when set, else SQLite and files.
-test: $(STAMP)
+test: $(STAMP) catalogues
 	mkdir -p var/staticfiles
 	$(PY) -m pytest $(PYTEST_ARGS)
 

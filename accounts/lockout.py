@@ -10,6 +10,7 @@ import math
 
 from django.conf import settings
 from django.shortcuts import render
+from django.utils.translation import ngettext
 
 from audit.services import client_ip
 
@@ -19,10 +20,14 @@ def cooloff_minutes():
 
 
 def lockout_message():
-    return (
-        f"Too many failed attempts. For your security, logging in is paused: try again in "
-        f"{cooloff_minutes()} minutes or ask your clinic admin to unlock your account."
-    )
+    minutes = cooloff_minutes()
+    return ngettext(
+        "Too many failed attempts. For your security, logging in is paused: try again in %(minutes)d minute "
+        "or ask your clinic admin to unlock your account.",
+        "Too many failed attempts. For your security, logging in is paused: try again in %(minutes)d minutes "
+        "or ask your clinic admin to unlock your account.",
+        minutes,
+    ) % {"minutes": minutes}
 
 
 def username_from_request(request, credentials):

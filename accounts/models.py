@@ -13,6 +13,13 @@ def validate_timezone(value):
         raise ValidationError(f"{value!r} is not a known time zone.")
 
 
+class StaffLanguage(models.TextChoices):
+    """The languages staff pages are complete in (settings.STAFF_LANGUAGES)."""
+
+    ENGLISH = "en", "English"
+    SPANISH = "es", "Español"
+
+
 class Clinic(models.Model):
     """A practice. Every user and client belongs to exactly one; nothing crosses clinics.
 
@@ -24,6 +31,11 @@ class Clinic(models.Model):
     name = models.CharField(max_length=200)
     timezone = models.CharField(max_length=64, default="UTC", validators=[validate_timezone])
     created_at = models.DateTimeField(default=dj_timezone.now)
+    language = models.CharField(
+        _("Language of staff pages"), max_length=7, choices=StaffLanguage.choices, default=StaffLanguage.ENGLISH,
+        db_default=StaffLanguage.ENGLISH,
+        help_text=_("What staff see unless they choose a language of their own."),
+    )
 
     # Channels: how a client who consented may be asked after a session. In-session
     # check-ins (alliance/checkins/in_session.py) need no setting: the therapist starts them.
@@ -137,8 +149,8 @@ class User(AbstractBaseUser, PermissionsMixin):
     """Staff who log in. Email is the login. Clients never have accounts."""
 
     class Role(models.TextChoices):
-        THERAPIST = "therapist", "Therapist"
-        CLINIC_ADMIN = "clinic_admin", "Clinic admin"
+        THERAPIST = "therapist", _("Therapist")
+        CLINIC_ADMIN = "clinic_admin", _("Clinic admin")
         # Reads the scores, flags and calibration of the therapists assigned to them
         # (Supervision), never a note or a comment; changes nothing clinical.
         SUPERVISOR = "supervisor", _("Supervisor")
@@ -149,6 +161,10 @@ class User(AbstractBaseUser, PermissionsMixin):
     clinic = models.ForeignKey(
         Clinic, on_delete=models.PROTECT, related_name="staff", null=True, blank=True,
         help_text="Empty only for platform superusers, who have no clinic data.",
+    )
+    language = models.CharField(
+        _("Language"), max_length=7, choices=StaffLanguage.choices, blank=True, default="", db_default="",
+        help_text=_("The language of your pages. Empty: your clinic's."),
     )
     is_active = models.BooleanField(default=True)
     is_staff = models.BooleanField(default=False, help_text="Can log into the Django admin.")

@@ -9,10 +9,12 @@ from django.db import IntegrityError, transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.encoding import force_bytes
+from django.utils import translation
 from django.utils.http import urlsafe_base64_encode
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext
 
 from audit.services import audit_record
+from languages.middleware import staff_language
 
 from .models import Clinic, Supervision, User
 from .tokens import staff_invite_token_generator, staff_invite_valid_hours
@@ -20,6 +22,7 @@ from .tokens import staff_invite_token_generator, staff_invite_valid_hours
 # The Clinic fields a clinic admin may change on the settings page, in display order.
 SURVEY_SETTINGS = ("survey_delay_hours", "reminder_after_hours", "expiry_days", "max_send_attempts")
 CHANNEL_SETTINGS = ("email_checkins", "sms_checkins")
+LANGUAGE_SETTINGS = ("language",)
 FLAG_SETTINGS = (
     "low_total_below", "low_dimension_below", "drop_points", "declining_run", "discrepancy_points",
     "no_feedback_expired", "attendance_missed", "attendance_window",
@@ -37,6 +40,12 @@ def staff_invite_link(user):
 
 def _send_staff_invite(user_id, invited_by_name):
     user = User.objects.select_related("clinic").get(pk=user_id)
+    # In the language the new colleague's pages will be in: their clinic's.
+    with translation.override(staff_language(user)):
+        _send_staff_invite_email(user, invited_by_name)
+
+
+def _send_staff_invite_email(user, invited_by_name):
     context = {
         "user": user, "clinic": user.clinic, "invited_by": invited_by_name, "link": staff_invite_link(user),
         "valid_hours": staff_invite_valid_hours(),
@@ -51,13 +60,14 @@ def _send_staff_invite(user_id, invited_by_name):
 
 
 def _send_existing_account_notice(user_id, clinic_name, invited_by_name):
-    user = User.objects.get(pk=user_id)
+    user = User.objects.select_related("clinic").get(pk=user_id)
     context = {"user": user, "clinic_name": clinic_name, "invited_by": invited_by_name}
-    EmailMultiAlternatives(
-        f"Your invitation to {clinic_name} on Rapport",
-        render_to_string("emails/staff_invite_existing_body.txt", context),
-        from_email=settings.DEFAULT_FROM_EMAIL, to=[user.email],
-    ).send()
+    with translation.override(staff_language(user)):
+        EmailMultiAlternatives(
+            gettext("Your invitation to %(clinic)s on Rapport") % {"clinic": clinic_name},
+            render_to_string("emails/staff_invite_existing_body.txt", context),
+            from_email=settings.DEFAULT_FROM_EMAIL, to=[user.email],
+        ).send()
 
 
 @transaction.atomic
@@ -79,7 +89,7 @@ def staff_invite(*, clinic, email, full_name, by, role=User.Role.THERAPIST, requ
         transaction.on_commit(lambda: _send_existing_account_notice(existing.pk, clinic.name, inviter))
         return None
     if role not in (User.Role.THERAPIST, User.Role.SUPERVISOR):
-        raise ValidationError({"role": _("Invite a therapist or a supervisor.")})
+        raise ValidationError({"role": gettext("Invite a therapist or a supervisor.")})
     user = User(email=email, full_name=full_name.strip(), role=role, clinic=clinic, is_active=True)
     user.set_unusable_password()
     try:
@@ -103,6 +113,18 @@ def staff_join(*, user, password, request=None):
     user.set_password(password)
     user.save(update_fields=["password"])
     audit_record(action="staff.join", actor=user, obj=user, clinic=user.clinic, request=request)
+    return user
+
+
+@transaction.atomic
+def user_language_set(*, user, language, request=None):
+    """The language of this user's pages ("" for their clinic's)."""
+    user.language = language
+    user.save(update_fields=["language"])
+    audit_record(
+        action="user.language", actor=user, obj=user, clinic=user.clinic, detail={"language": language},
+        request=request,
+    )
     return user
 
 
@@ -167,7 +189,7 @@ def clinic_settings_update(*, clinic, changes, by, request=None):
     clinic = Clinic.objects.select_for_update().get(pk=clinic.pk)
     diff = {}
     for name, value in changes.items():
-        if name not in CHANNEL_SETTINGS + SURVEY_SETTINGS + FLAG_SETTINGS:
+        if name not in LANGUAGE_SETTINGS + CHANNEL_SETTINGS + SURVEY_SETTINGS + FLAG_SETTINGS:
             raise ValidationError(f"{name} is not a clinic setting.")
         old = getattr(clinic, name)
         if old != value:
@@ -197,13 +219,13 @@ def supervisees_set(*, supervisor, therapist_ids, by, request=None):
     supervisor's supervisees. Ids of anyone else are refused whole, so nothing is half
     saved. Audited with the ids only. Returns the therapists now supervised."""
     if not supervisor.is_supervisor or supervisor.clinic_id != by.clinic_id or not by.is_clinic_admin:
-        raise ValidationError(_("Only a supervisor of your own clinic can be given supervisees."))
+        raise ValidationError(gettext("Only a supervisor of your own clinic can be given supervisees."))
     wanted = set(therapist_ids)
     therapists = list(User.objects.filter(
         pk__in=wanted, clinic_id=supervisor.clinic_id, role=User.Role.THERAPIST, is_active=True,
     ))
     if len(therapists) != len(wanted):
-        raise ValidationError({"therapists": _("Choose active therapists of your clinic.")})
+        raise ValidationError({"therapists": gettext("Choose active therapists of your clinic.")})
     Supervision.objects.filter(supervisor=supervisor).exclude(therapist_id__in=wanted).delete()
     have = set(Supervision.objects.filter(supervisor=supervisor).values_list("therapist_id", flat=True))
     Supervision.objects.bulk_create([

@@ -9,11 +9,16 @@ from django.urls import reverse, reverse_lazy
 from django.utils.decorators import method_decorator
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_POST
+from django.utils import translation
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_POST
 from django_ratelimit.core import is_ratelimited
 
 from . import two_factor
-from .forms import LoginForm, PasswordResetForm, TwoFactorTokenForm
+from languages.middleware import staff_language
+
+from . import services
+from .forms import LanguageForm, LoginForm, PasswordResetForm, TwoFactorTokenForm
 from .lockout import ratelimit_ip
 
 
@@ -153,3 +158,21 @@ def home(request):
     if request.user.is_supervisor and request.user.clinic_id is not None:
         return redirect("supervision_home")
     return render(request, "accounts/home.html")
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def account_language(request):
+    """The language of the user's own pages: English, Spanish, or the clinic's."""
+    user = request.user
+    clinic_language = user.clinic.get_language_display() if user.clinic_id else "English"
+    form = LanguageForm(request.POST or None, initial={"language": user.language}, clinic_language_name=clinic_language)
+    if request.method == "POST" and form.is_valid():
+        services.user_language_set(user=user, language=form.cleaned_data["language"], request=request)
+        # The confirmation is in the language just chosen.
+        with translation.override(staff_language(user)):
+            messages.success(request, _("Your pages are now in %(language)s.") % {
+                "language": translation.get_language_info(staff_language(user))["name_local"]
+            })
+        return redirect("home")
+    return render(request, "accounts/language.html", {"form": form}, status=400 if form.errors else 200)

@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.db import models
 from django.db.models.functions import Now
+from django.utils.translation import gettext_lazy as _
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -12,10 +13,10 @@ SCORE_FIELDS = ("trust", "empathy", "boundaries", "collaboration")
 class Channel(models.TextChoices):
     """How a client's check-in reached them and came back (DESIGN.md, "Channels")."""
 
-    EMAIL = "email", "Email"
-    SMS = "sms", "Text message"
-    IN_SESSION_PHONE = "in_session_phone", "In session, on the client's phone"
-    IN_SESSION_DEVICE = "in_session_device", "In session, on the therapist's device"
+    EMAIL = "email", _("Email")
+    SMS = "sms", _("Text message")
+    IN_SESSION_PHONE = "in_session_phone", _("In session, on the client's phone")
+    IN_SESSION_DEVICE = "in_session_device", _("In session, on the therapist's device")
 
 
 def _score_field(label, help_text):
@@ -30,8 +31,8 @@ class CheckIn(models.Model):
     """
 
     class Source(models.TextChoices):
-        CLIENT = "client", "Client"
-        THERAPIST = "therapist", "Therapist"
+        CLIENT = "client", _("Client")
+        THERAPIST = "therapist", _("Therapist")
 
     session = models.ForeignKey("therapy_sessions.Session", on_delete=models.CASCADE, related_name="checkins")
     # Denormalised from session.client so per-client trends need no join.
@@ -93,13 +94,13 @@ class SurveyInvitation(models.Model):
     """
 
     class Status(models.TextChoices):
-        SCHEDULED = "scheduled", "Scheduled"
-        SENDING = "sending", "Sending"
-        SENT = "sent", "Sent"
-        ANSWERED = "answered", "Answered"
-        EXPIRED = "expired", "Expired"
-        FAILED = "failed", "Failed"
-        CANCELLED = "cancelled", "Cancelled"
+        SCHEDULED = "scheduled", _("Scheduled")
+        SENDING = "sending", _("Sending")
+        SENT = "sent", _("Sent")
+        ANSWERED = "answered", _("Answered")
+        EXPIRED = "expired", _("Expired")
+        FAILED = "failed", _("Failed")
+        CANCELLED = "cancelled", _("Cancelled")
 
     session = models.OneToOneField("therapy_sessions.Session", on_delete=models.CASCADE, related_name="invitation")
     client = models.ForeignKey("clients.Client", on_delete=models.CASCADE, related_name="invitations")
@@ -164,19 +165,19 @@ class Flag(models.Model):
     alliance.flags.rules.flags_recompute_for_client; acknowledged by the therapist with a response."""
 
     class Kind(models.TextChoices):
-        LOW_ALLIANCE = "low_alliance", "Low alliance"
-        DROP = "drop", "Drop"
-        DECLINING = "declining", "Declining trend"
-        DISCREPANCY = "discrepancy", "Discrepancy"
-        NO_FEEDBACK = "no_feedback", "No feedback"
-        ATTENDANCE = "attendance", "Attendance"
+        LOW_ALLIANCE = "low_alliance", _("Low alliance")
+        DROP = "drop", _("Drop")
+        DECLINING = "declining", _("Declining trend")
+        DISCREPANCY = "discrepancy", _("Discrepancy")
+        NO_FEEDBACK = "no_feedback", _("No feedback")
+        ATTENDANCE = "attendance", _("Attendance")
 
     class Response(models.TextChoices):
-        DISCUSSED = "discussed", "Discussed the relationship in session"
-        ADJUSTED = "adjusted", "Adjusted the approach"
-        FREQUENCY = "frequency", "Changed session frequency"
-        REFERRED = "referred", "Referred"
-        OTHER = "other", "Other"
+        DISCUSSED = "discussed", _("Discussed the relationship in session")
+        ADJUSTED = "adjusted", _("Adjusted the approach")
+        FREQUENCY = "frequency", _("Changed session frequency")
+        REFERRED = "referred", _("Referred")
+        OTHER = "other", _("Other")
 
     # Higher is more severe; used to order the "needs attention" list.
     SEVERITY = {

@@ -1,5 +1,6 @@
 from django import forms
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 from .models import Client
 
@@ -77,11 +78,13 @@ class ClientForm(forms.ModelForm):
 
 
 class CaseloadFilterForm(forms.Form):
-    q = forms.CharField(label="Search by name", required=False, max_length=100)
-    modality = forms.ChoiceField(label="Modality", required=False, choices=[("", "All modalities"), *Client.Modality.choices])
-    attention = forms.BooleanField(label="Needs attention", required=False)
+    q = forms.CharField(label=_("Search by name"), required=False, max_length=100)
+    modality = forms.ChoiceField(
+        label=_("Modality"), required=False, choices=[("", _("All modalities")), *Client.Modality.choices]
+    )
+    attention = forms.BooleanField(label=_("Needs attention"), required=False)
     status = forms.ChoiceField(
-        label="Status", required=False, choices=Client.Status.choices,
+        label=_("Status"), required=False, choices=Client.Status.choices,
     )
 
     def clean_status(self):

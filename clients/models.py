@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 from phonenumber_field.modelfields import PhoneNumberField
 
 
@@ -8,23 +9,31 @@ class Client(models.Model):
     """A person in therapy. Clients have no account: they answer check-ins by email link."""
 
     class Language(models.TextChoices):
-        ENGLISH = "en", "English"
-        SPANISH = "es", "Spanish"
+        """What the client reads: check-in pages, emails and texts (settings.LANGUAGES).
+        The check-in items in every language but English are our own translations,
+        not validated ones (alliance/checkins/wording.py)."""
+
+        ENGLISH = "en", _("English")
+        SPANISH = "es", _("Spanish")
+        FRENCH = "fr", _("French")
+        GERMAN = "de", _("German")
+        BRAZILIAN_PORTUGUESE = "pt-br", _("Brazilian Portuguese")
+        ARABIC = "ar", _("Arabic")
 
     class Modality(models.TextChoices):
-        CBT = "cbt", "CBT"
-        HUMANISTIC = "humanistic", "Humanistic"
-        PSYCHODYNAMIC = "psychodynamic", "Psychodynamic"
-        OTHER = "other", "Other"
+        CBT = "cbt", _("CBT")
+        HUMANISTIC = "humanistic", _("Humanistic")
+        PSYCHODYNAMIC = "psychodynamic", _("Psychodynamic")
+        OTHER = "other", _("Other")
 
     class Approach(models.TextChoices):
-        COLLABORATIVE = "collaborative", "Collaborative"
-        SUPPORTIVE = "supportive", "Supportive"
-        DIRECTIVE = "directive", "Directive"
+        COLLABORATIVE = "collaborative", _("Collaborative")
+        SUPPORTIVE = "supportive", _("Supportive")
+        DIRECTIVE = "directive", _("Directive")
 
     class Status(models.TextChoices):
-        ACTIVE = "active", "Active"
-        DISCHARGED = "discharged", "Discharged"
+        ACTIVE = "active", _("Active")
+        DISCHARGED = "discharged", _("Discharged")
 
     clinic = models.ForeignKey("accounts.Clinic", on_delete=models.PROTECT, related_name="clients")
     therapist = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="clients")
@@ -40,7 +49,7 @@ class Client(models.Model):
     phone = PhoneNumberField(blank=True, help_text="Only used to text check-ins, with consent.")
     sms_consent = models.BooleanField(default=False, db_default=False, help_text="The client agreed to receive check-in texts.")
     sms_opted_out_at = models.DateTimeField(null=True, blank=True, help_text="When the client replied STOP.")
-    language = models.CharField(max_length=2, choices=Language.choices, default=Language.ENGLISH)
+    language = models.CharField(_("Language"), max_length=7, choices=Language.choices, default=Language.ENGLISH)
     modality = models.CharField(max_length=20, choices=Modality.choices)
     relationship_approach = models.CharField(max_length=20, choices=Approach.choices)
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.ACTIVE)

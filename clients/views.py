@@ -1,6 +1,7 @@
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
+from django.utils.translation import pgettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from accounts.access import reader_required, therapist_required
@@ -13,6 +14,14 @@ from .models import Client
 from .selectors import caseload_for_therapist, client_for_user, client_record
 
 PER_PAGE = 25
+
+# The chart titles of the four dimensions, as the therapist reads them.
+DIMENSION_TITLES = {
+    "trust": pgettext_lazy("chart title", "Trust (0–10)"),
+    "empathy": pgettext_lazy("chart title", "Empathy (0–10)"),
+    "boundaries": pgettext_lazy("chart title", "Boundaries (0–10)"),
+    "collaboration": pgettext_lazy("chart title", "Collaboration (0–10)"),
+}
 
 
 @therapist_required
@@ -122,7 +131,7 @@ def client_detail(request, pk):
     context = {
         "client": client,
         "can_edit": request.user.is_therapist,
-        "dimension_titles": [(f, f"{f.capitalize()} (0–10)") for f in SCORE_FIELDS],
+        "dimension_titles": [(f, DIMENSION_TITLES[f]) for f in SCORE_FIELDS],
         **client_record(client, page=request.GET.get("page"), viewer=request.user),
     }
     if not request.user.is_therapist:

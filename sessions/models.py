@@ -3,6 +3,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 from django.utils import timezone
 
 from . import notes
@@ -15,16 +16,16 @@ class Session(models.Model):
         # Booked: in the diary, not yet held. The only state (with cancelled) a session
         # in the future can have; once its start has passed, it waits for the therapist
         # to record what happened, and counts nowhere until then.
-        BOOKED = "booked", "Booked"
-        ATTENDED = "attended", "Attended"
-        NO_SHOW = "no_show", "No-show"
-        LATE_CANCEL = "late_cancel", "Late cancellation"
-        CANCELLED = "cancelled", "Cancelled"
+        BOOKED = "booked", _("Booked")
+        ATTENDED = "attended", _("Attended")
+        NO_SHOW = "no_show", _("No-show")
+        LATE_CANCEL = "late_cancel", _("Late cancellation")
+        CANCELLED = "cancelled", _("Cancelled")
 
     class Format(models.TextChoices):
-        IN_PERSON = "in_person", "In person"
-        VIDEO = "video", "Video"
-        PHONE = "phone", "Phone"
+        IN_PERSON = "in_person", _("In person")
+        VIDEO = "video", _("Video")
+        PHONE = "phone", _("Phone")
 
     # Attendance values that count against the "attendance" flag.
     MISSED = (Attendance.NO_SHOW, Attendance.LATE_CANCEL)

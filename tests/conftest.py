@@ -16,6 +16,14 @@ from tests.factories import PASSWORD, ClientFactory, ClinicFactory, UserFactory
 IN_CI = os.environ.get("CI", "").lower() == "true"
 
 
+def pytest_sessionstart(session):
+    """Tests read the catalogues as they are in the work tree: compile them first (in
+    Python, as `make catalogues` does), so a bare `pytest` never runs on stale .mo files."""
+    from languages.catalogues import compile as compile_catalogues
+
+    compile_catalogues()
+
+
 def pytest_report_header(config):
     db = settings.DATABASES["default"]
     return [

@@ -1,6 +1,7 @@
 """Client emails. Each email is three templates in templates/emails/ — subject, text
-body, HTML body — per language (`checkin-subject.es.txt`, …), behind this one helper,
-as in healthchecks' hc/lib/emails.py.
+body, HTML body — behind this one helper, as in healthchecks' hc/lib/emails.py. Their
+words go through Django's translation machinery and are rendered in the client's
+language (`translation.override`), with that language's date formats.
 
 What a check-in email may say is deliberately little: the clinic's name, a neutral
 subject, the link, when it expires and how to stop these emails. Never the therapist,
@@ -16,7 +17,8 @@ from django.core.mail import EmailMultiAlternatives, get_connection
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 
-LANGUAGES = ("en", "es")
+from .wording import client_language
+
 # A URL that HTML escaping leaves as it is.
 _PLAIN_URL = re.compile(r"[A-Za-z0-9:/._~-]+")
 
@@ -24,11 +26,11 @@ _PLAIN_URL = re.compile(r"[A-Za-z0-9:/._~-]+")
 def email_render(name, context, *, language, tz=None):
     """Return (subject, text, html) of email `name` in `language` (English if we do
     not write that language). Dates render in `tz`, the clinic's time zone."""
-    language = language if language in LANGUAGES else "en"
+    language = client_language(language)
     with translation.override(language), timezone.override(tz or timezone.get_current_timezone()):
-        subject = render_to_string(f"emails/{name}-subject.{language}.txt", context)
-        text = render_to_string(f"emails/{name}-body.{language}.txt", context)
-        html = render_to_string(f"emails/{name}-body.{language}.html", context)
+        subject = render_to_string(f"emails/{name}-subject.txt", context)
+        text = render_to_string(f"emails/{name}-body.txt", context)
+        html = render_to_string(f"emails/{name}-body.html", context)
     # A subject is one line, whatever the template's whitespace.
     return " ".join(subject.split()), text, html
 

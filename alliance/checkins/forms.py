@@ -1,30 +1,42 @@
 """The client's check-in form: four dimensions on 0–10 and an optional comment.
 
-Error messages come from the client's language (alliance/checkins/text.py), so the form
-is built with the language it is answered in."""
+Its labels and errors are lazy translations: they come out in the language active when
+the page is rendered, which for a client is their own (alliance/checkins/views.py)."""
 
 from django import forms
+from django.utils.formats import number_format
+from django.utils.functional import lazy
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
-from .text import DIMENSIONS, text_for
+from .wording import DIMENSIONS, QUESTIONS
 
-SCALE = [(str(n), str(n)) for n in range(11)]
 COMMENT_MAX = 2000
+SCALE = [(str(n), str(n)) for n in range(11)]
+CHOOSE = _("Please choose a number from 0 to 10.")
+
+
+def _comment_too_long():
+    # "2,000" in English, "2.000" in Spanish: the number follows the language.
+    return gettext("Please keep your comment to %(max)s characters or fewer.") % {
+        "max": number_format(COMMENT_MAX, force_grouping=True)
+    }
 
 
 class CheckInForm(forms.Form):
-    comment = forms.CharField(required=False, max_length=COMMENT_MAX, strip=True, widget=forms.Textarea)
+    comment = forms.CharField(
+        label=_("Anything else you would like to say? (optional)"),
+        required=False, max_length=COMMENT_MAX, strip=True, widget=forms.Textarea,
+        error_messages={"max_length": lazy(_comment_too_long, str)()},
+    )
 
-    def __init__(self, *args, language="en", **kwargs):
+    def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        text = text_for(language)
-        messages = {"required": text["choose"], "invalid_choice": text["choose"]}
+        messages = {"required": CHOOSE, "invalid_choice": CHOOSE}
         for name in DIMENSIONS:
             self.fields[name] = forms.TypedChoiceField(
-                label=text["questions"][name], choices=SCALE, coerce=int, widget=forms.RadioSelect,
-                error_messages=messages,
+                label=QUESTIONS[name], choices=SCALE, coerce=int, widget=forms.RadioSelect, error_messages=messages,
             )
-        self.fields["comment"].label = text["comment"]
-        self.fields["comment"].error_messages["max_length"] = text["comment_too_long"]
         # Dimensions first, in the instrument's order, then the comment.
         self.order_fields([*DIMENSIONS, "comment"])
 

@@ -66,7 +66,7 @@ from sms import SmsError, sms_send
 
 from .emails import EmailBatch, email_message
 from .invitations import CHANNEL_COLUMNS, new_token
-from .text import text_for
+from .wording import sms_text
 
 log = logging.getLogger(__name__)
 Status = SurveyInvitation.Status
@@ -147,9 +147,9 @@ def _sms_for(invitation, token, *, name):
     """The text of a check-in or reminder SMS: the clinic's name and the link, in the
     client's language. Never the therapist, the client's name or anything clinical."""
     client = invitation.client
-    words = text_for(client.language)[f"sms_{name}"]
     return dict(
-        to=client.phone, body=words.format(clinic=client.clinic.name, url=survey_url(token)),
+        to=client.phone,
+        body=sms_text(name, language=client.language, clinic=client.clinic.name, url=survey_url(token)),
         status_callback=sms_status_url(),
     )
 

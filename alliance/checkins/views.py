@@ -16,6 +16,8 @@ from django.http import HttpResponse, HttpResponseForbidden, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.utils import translation
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 from django_ratelimit.decorators import ratelimit
@@ -30,7 +32,7 @@ from sessions.selectors import session_for_user
 from . import in_session, outbox, services, sms_replies
 from .forms import COMMENT_MAX, CheckInForm
 from .handover import HANDOVER_KEY, UNLOCK_ATTEMPTS, handover_lock, handover_release, handover_state
-from .text import TEXT, text_for
+from .wording import client_language
 
 GONE_STATUS = 410
 log = logging.getLogger(__name__)
@@ -78,22 +80,24 @@ def survey_page(view):
 def _gone(request):
     """One page, one status, for every link that cannot be used: unknown, tampered,
     answered or expired. It must not differ between them, or it would tell a guesser
-    which tokens were once real; so it is bilingual and has no per-link content."""
+    which tokens were once real; so it has no per-link content, and is in the
+    browser's language (languages/middleware.py), never the client's."""
     return render(request, "survey/gone.html", status=GONE_STATUS)
 
 
 def _client_page(request, template, language, context=None, status=200):
-    """A page a client reads, in `language` (English if we do not write that one)."""
-    language = language if language in TEXT else "en"
+    """A page a client reads, in `language` (English if we do not write that one),
+    whatever the browser asks for."""
+    language = client_language(language)
     with translation.override(language):
-        return render(
-            request, template, {"t": text_for(language), "language": language, **(context or {})}, status=status
-        )
+        response = render(request, template, {"language": language, **(context or {})}, status=status)
+    response["Content-Language"] = language
+    return response
 
 
 def _query_language(request):
     """The language a link without a token names (?lang=), for the pages after it."""
-    return request.GET.get("lang", "en")
+    return client_language(request.GET.get("lang", ""))
 
 
 def _page(request, template, invitation, context=None, status=200):
@@ -117,9 +121,9 @@ def checkin(request, token):
     invitation = services.invitation_for_answer(token)
     if invitation is None:
         return _gone(request)
-    language = invitation.client.language
+    language = client_language(invitation.client.language)
     if request.method == "POST":
-        form = CheckInForm(request.POST, language=language)
+        form = CheckInForm(request.POST)
         if form.is_valid():
             checkin = services.checkin_submit(
                 token=token, scores=form.scores(), comment=form.cleaned_data["comment"], invitation=invitation
@@ -130,7 +134,7 @@ def checkin(request, token):
             return redirect(reverse("survey_thanks") + f"?lang={language}")
         status = 400
     else:
-        form = CheckInForm(language=language)
+        form = CheckInForm()
         status = 200
     channel = services.channel_of(invitation, token)
     in_room = channel in in_session.IN_SESSION_CHANNELS
@@ -163,14 +167,10 @@ def unsubscribe(request, token):
     invitation = services.invitation_for_unsubscribe(token)
     if invitation is None:
         return _gone(request)
-    t = text_for(invitation.client.language)
-    clinic_name = invitation.client.clinic.name
     if request.method == "POST":
         services.client_opt_out(client=invitation.client)
-        body = t["unsubscribed_body"].format(clinic=clinic_name)
-        return _page(request, "survey/unsubscribed.html", invitation, {"body": body})
-    body = t["unsubscribe_body"].format(clinic=clinic_name)
-    return _page(request, "survey/unsubscribe.html", invitation, {"body": body})
+        return _page(request, "survey/unsubscribed.html", invitation)
+    return _page(request, "survey/unsubscribe.html", invitation)
 
 
 # --- The therapist's side ---------------------------------------------------------------
@@ -190,9 +190,9 @@ def _invitation_for_therapist(user, invitation_id):
 def resend(request, invitation_id):
     invitation = _invitation_for_therapist(request.user, invitation_id)
     if outbox.invitation_resend(invitation=invitation, by=request.user):
-        messages.success(request, "The check-in will be emailed again within a minute or two.")
+        messages.success(request, _("The check-in will be emailed again within a minute or two."))
     else:
-        messages.error(request, "This check-in cannot be sent again (only failed or expired ones can, with consent).")
+        messages.error(request, _("This check-in cannot be sent again (only failed or expired ones can, with consent)."))
     try:
         return redirect(reverse("client_detail", args=[invitation.client_id]))
     except NoReverseMatch:
@@ -214,7 +214,7 @@ def code_entry(request):
         code = in_session.code_normalise(request.POST.get("code", ""))
         if in_session.invitation_for_code(code) is not None:
             return redirect("survey_checkin", token=code)
-        error = text_for(language)["code_wrong"]
+        error = True
     return _client_page(request, "survey/code_entry.html", language, {"error": error}, status=400 if error else 200)
 
 
@@ -297,7 +297,7 @@ def handover_checkin(request):
         # Ran out of time, or answered on another channel meanwhile.
         return _handover_page(request, "checkins/handover_thanks.html", state, status=410)
     if request.method == "POST":
-        form = CheckInForm(request.POST, language=state["language"])
+        form = CheckInForm(request.POST)
         if form.is_valid():
             checkin = services.checkin_submit(
                 token=state["token"], scores=form.scores(), comment=form.cleaned_data["comment"], invitation=invitation
@@ -309,7 +309,7 @@ def handover_checkin(request):
             return redirect("handover_thanks")
         status = 400
     else:
-        form = CheckInForm(language=state["language"])
+        form = CheckInForm()
         status = 200
     return _handover_page(
         request, "survey/checkin.html", state,
@@ -348,7 +348,7 @@ def handover_unlock(request):
                 detail={"session_id": state["session"], "answered": state["done"]}, request=request,
             )
             messages.success(
-                request, "The client answered the check-in." if state["done"] else "The hand-over ended unanswered."
+                request, _("The client answered the check-in.") if state["done"] else _("The hand-over ended unanswered.")
             )
             return redirect("session_detail", pk=state["session"])
         failures = state.get("failures", 0) + 1
@@ -358,10 +358,15 @@ def handover_unlock(request):
                 detail={"session_id": state["session"]}, request=request,
             )
             logout(request)
-            messages.error(request, "Too many wrong passwords: you were logged out. Log in again to continue.")
+            messages.error(request, _("Too many wrong passwords: you were logged out. Log in again to continue."))
             return redirect("login")
         request.session[HANDOVER_KEY] = {**state, "failures": failures}
-        error = f"That password is not right. {UNLOCK_ATTEMPTS - failures} tries left before you are logged out."
+        left = UNLOCK_ATTEMPTS - failures
+        error = ngettext(
+            "That password is not right. %(left)d try left before you are logged out.",
+            "That password is not right. %(left)d tries left before you are logged out.",
+            left,
+        ) % {"left": left}
     return render(
         request, "checkins/handover_unlock.html", {"error": error, "handover": True}, status=400 if error else 200
     )

@@ -3,6 +3,8 @@ from django.template.defaultfilters import date as date_filter
 from django.utils import timezone
 from django.utils.html import escape, format_html
 from django.utils.safestring import mark_safe
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from alliance.models import SCORE_FIELDS, SurveyInvitation
 
@@ -18,7 +20,7 @@ def sparkline(checkins):
     numbers out for screen readers."""
     totals = [c.total for c in reversed(checkins)]
     if not totals:
-        return mark_safe('<span class="text-body-secondary small">no check-ins</span>')
+        return format_html('<span class="text-body-secondary small">{}</span>', _("no check-ins"))
     step = (WIDTH - 2 * PAD) / max(len(totals) - 1, 1)
     # Scaled to the client's own range (at least 8 points tall, within 0–40), so a drop
     # of a few points, which is what the flags look for, is visible at this size.
@@ -30,9 +32,11 @@ def sparkline(checkins):
 
     points = " ".join(f"{round(PAD + i * step, 1)},{y(t)}" for i, t in enumerate(totals))
     last_x, last_y = round(PAD + (len(totals) - 1) * step, 1), y(totals[-1])
-    label = (
-        f"Last {len(totals)} client totals out of 40: " if len(totals) > 1 else "Last client total out of 40: "
-    ) + ", ".join(str(t) for t in totals)
+    label = ngettext(
+        "Last client total out of 40: %(totals)s",
+        "Last %(count)d client totals out of 40: %(totals)s",
+        len(totals),
+    ) % {"count": len(totals), "totals": ", ".join(str(t) for t in totals)}
     return format_html(
         '<svg class="sparkline" viewBox="0 0 {} {}" role="img" aria-label="{}">'
         '<title>{}</title>'
@@ -58,9 +62,9 @@ INVITATION_BADGES = {
 def survey_state(client, status):
     """The state of a client's last check-in invitation, or "opted out"."""
     if client.opted_out_at and not client.can_receive_surveys:
-        return {"label": "Opted out", "badge": "text-bg-dark"}
+        return {"label": _("Opted out"), "badge": "text-bg-dark"}
     if not status:
-        return {"label": "No check-in yet" if client.can_receive_surveys else "No consent", "badge": "text-bg-light"}
+        return {"label": _("No check-in yet") if client.can_receive_surveys else _("No consent"), "badge": "text-bg-light"}
     return {"label": SurveyInvitation.Status(status).label, "badge": invitation_badge(status)}
 
 
@@ -82,24 +86,29 @@ def attr_of(obj, name):
 def checkin_channels(client):
     """How this client is asked after a session, in a few words: "by email and text",
     "by text (emails stopped 3 Dec 2026)", "in session only: no consent"."""
-    channels = client.checkin_channels
-    words = {"email": "email", "sms": "text"}
+    channels = set(client.checkin_channels)
     stopped = []
     if client.opted_out_at:
-        stopped.append(f"emails stopped {_day(client.opted_out_at)}")
+        stopped.append(_("emails stopped %(date)s") % {"date": _day(client.opted_out_at)})
     if client.sms_opted_out_at:
-        stopped.append(f"texts stopped {_day(client.sms_opted_out_at)}")
-    if channels:
-        summary = "by " + " and ".join(words[c] for c in channels)
+        stopped.append(_("texts stopped %(date)s") % {"date": _day(client.sms_opted_out_at)})
+    if channels == {"email", "sms"}:
+        summary = _("by email and text")
+    elif channels == {"email"}:
+        summary = _("by email")
+    elif channels == {"sms"}:
+        summary = _("by text")
     elif not client.is_active:
-        summary = "off"
+        summary = _("off")
     elif stopped:
-        summary = "in session only"
+        summary = _("in session only")
     elif not (client.survey_consent or client.sms_consent):
-        summary = "in session only: no consent"
+        summary = _("in session only: no consent")
     else:
-        summary = "in session only: no address or number"
-    return summary + (f" ({', '.join(stopped)})" if stopped else "")
+        summary = _("in session only: no address or number")
+    if stopped:
+        return _("%(summary)s (%(stopped)s)") % {"summary": summary, "stopped": ", ".join(stopped)}
+    return summary
 
 
 def _day(moment):

@@ -65,7 +65,7 @@ def _caseload(rows):
            "client_checkins", "attendance_rate", "response_rate", "open_flags"]
     for r in rows:
         yield [r.name, r.status, r.modality, r.approach, r.latest_total, _rate(r.mean_total), r.checkins,
-               _rate(r.attendance_rate), _rate(r.response_rate), "; ".join(r.open_flags)]
+               _rate(r.attendance_rate), _rate(r.response_rate), "; ".join(str(f) for f in r.open_flags)]
 
 
 TABLES = {

@@ -1,6 +1,7 @@
 from datetime import date, timedelta
 
 from django import forms
+from django.utils.translation import gettext_lazy as _
 
 from clients.models import Client
 
@@ -13,12 +14,14 @@ class DashboardFilterForm(forms.Form):
     """The dashboard's GET filters. Every field is optional; a bad value answers 400
     with the reason rather than quietly showing something else."""
 
-    date_from = forms.DateField(label="From", required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    date_to = forms.DateField(label="To", required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    date_from = forms.DateField(label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    date_to = forms.DateField(label=_("To"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
     # The largest id a BigAutoField can hold: a larger number is simply not a therapist.
-    therapist = forms.IntegerField(label="Therapist", required=False, min_value=1, max_value=2**63 - 1)
-    modality = forms.ChoiceField(label="Modality", required=False, choices=[("", "All modalities"), *Client.Modality.choices])
-    period = forms.ChoiceField(label="Group by", required=False, choices=[("week", "Week"), ("month", "Month")])
+    therapist = forms.IntegerField(label=_("Therapist"), required=False, min_value=1, max_value=2**63 - 1)
+    modality = forms.ChoiceField(
+        label=_("Modality"), required=False, choices=[("", _("All modalities")), *Client.Modality.choices]
+    )
+    period = forms.ChoiceField(label=_("Group by"), required=False, choices=[("week", _("Week")), ("month", _("Month"))])
 
     def __init__(self, data, *, clinic, therapist_choices=None, **kwargs):
         super().__init__(data, **kwargs)

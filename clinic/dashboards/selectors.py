@@ -24,6 +24,7 @@ from django.db.models import BooleanField, Case, Count, IntegerField, Min, Q, Su
 from django.db.models.functions import TruncMonth, TruncWeek
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
+from django.utils.translation import pgettext_lazy
 
 from accounts.models import User
 from clients.models import Client
@@ -33,6 +34,9 @@ from alliance.models import Channel, CheckIn, Flag, SurveyInvitation
 
 DEFAULT_DAYS = 182
 HISTOGRAM_BUCKETS = [(0, 15), (16, 19), (20, 23), (24, 27), (28, 31), (32, 35), (36, 40)]
+
+
+PERIOD_LABELS = {"week": pgettext_lazy("dashboard period", "week"), "month": pgettext_lazy("dashboard period", "month")}
 
 
 @dataclass
@@ -45,6 +49,11 @@ class Filters:
     therapist_id: int | None = None
     modality: str = ""
     period: str = "week"
+
+    @property
+    def period_label(self):
+        """The period as a word in the page's language ("week", "semana")."""
+        return PERIOD_LABELS.get(self.period, self.period)
 
     @property
     def start(self):

@@ -1,31 +1,40 @@
 from django import template
+from django.utils.formats import number_format
+from django.utils.translation import pgettext
 
 register = template.Library()
 
 
 @register.filter
 def pct(value):
-    """0.8333 → "83%"; None (nothing to divide) → "—"."""
-    return "—" if value is None else f"{100 * value:.0f}%"
+    """0.8333 → "83%" in English, "83 %" in Spanish; None (nothing to divide) → "—"."""
+    if value is None:
+        return "—"
+    # Translators: a percentage; write the sign as your language does ("83 %" in Spanish).
+    return pgettext("percentage", "%(number)s%%") % {"number": number_format(round(100 * value), 0)}
 
 
 @register.filter
 def mean1(value):
-    return "—" if value is None else f"{value:.1f}"
+    """A mean to one decimal, with the language's decimal mark: 31.5, or 31,5 in Spanish."""
+    return "—" if value is None else number_format(value, 1)
 
 
 @register.filter
 def signed1(value):
-    """A difference with its sign: 1.25 → "+1.3", -0.5 → "−0.5"; None → "—"."""
+    """A difference with its sign and the language's decimal mark: 1.25 → "+1.3",
+    -0.5 → "−0.5"; None → "—"."""
     if value is None:
         return "—"
-    return f"+{value:.1f}" if value > 0 else (f"−{-value:.1f}" if value < 0 else "0.0")
+    if value > 0:
+        return f"+{number_format(value, 1)}"
+    return f"−{number_format(-value, 1)}" if value < 0 else number_format(0, 1)
 
 
 @register.filter
 def r2(value):
     """A correlation to two places; None (too few to compute) → "—"."""
-    return "—" if value is None else f"{value:.2f}".replace("-", "−")
+    return "—" if value is None else number_format(value, 2).replace("-", "−")
 
 
 @register.filter

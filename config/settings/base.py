@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "api",
+    "languages",
 ]
 
 MIDDLEWARE = [
@@ -75,6 +76,8 @@ MIDDLEWARE = [
     "accounts.middleware.SessionAbsoluteTimeoutMiddleware",
     "accounts.middleware.SecondFactorRequiredMiddleware",
     "accounts.middleware.ClinicTimezoneMiddleware",
+    # The staff member's language (or their clinic's), not the browser's.
+    "languages.middleware.StaffLanguageMiddleware",
     "accounts.middleware.PrivatePagesNotCachedMiddleware",
     # A device handed to a client for an in-session check-in reaches nothing else.
     "alliance.checkins.handover.HandoverLockMiddleware",
@@ -105,6 +108,7 @@ TEMPLATES = [
         "OPTIONS": {
             "context_processors": [
                 "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
             ],
@@ -228,8 +232,20 @@ RETENTION_DAYS_AFTER_DISCHARGE = env.int("RETENTION_DAYS_AFTER_DISCHARGE", defau
 
 # --- Internationalisation ---------------------------------------------------------------
 
+# Clients are written to in any of LANGUAGES (Client.language); staff pages are complete
+# in STAFF_LANGUAGES (User.language, defaulting to Clinic.language). Catalogues live in
+# locale/ and are compiled without GNU gettext (languages/catalogues.py, `make messages`).
+# Translations of the check-in items are our own and not validated (alliance/checkins/wording.py).
 LANGUAGE_CODE = "en"
-LANGUAGES = [("en", "English"), ("es", "Español")]
+LANGUAGES = [
+    ("en", "English"),
+    ("es", "Español"),
+    ("fr", "Français"),
+    ("de", "Deutsch"),
+    ("pt-br", "Português (Brasil)"),
+    ("ar", "العربية"),
+]
+STAFF_LANGUAGES = [("en", "English"), ("es", "Español")]
 LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = "UTC"
 USE_I18N = True

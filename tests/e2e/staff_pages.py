@@ -94,6 +94,9 @@ STAFF_PAGES = (
     StaffPage("in-session-qr", THERAPIST, "/sessions/{unrated_session}/", press="On the client's phone (QR code)", key=(
         ".checkin-qr svg", '[data-testid="short-code"]', 'role=link[name="Back to the session"]',
     )),
+    StaffPage("account-language", THERAPIST, "/accounts/language/", key=(
+        'role=combobox[name="Language of your pages"]', 'role=button[name="Save"]',
+    )),
     # Last: handing the device over locks it to the check-in until the password.
     StaffPage("hand-over", THERAPIST, "/sessions/{handover_session}/", press="Hand this device to the client"),
     StaffPage("hand-over-unlock", THERAPIST, "/hand-over/unlock/", key=('role=button[name="Unlock"]',)),

@@ -360,3 +360,30 @@ def test_the_survey_is_answered_with_the_keyboard_alone(page, live_server, alice
     saved = CheckIn.objects.get(session_id=invitation_.session_id, source=CheckIn.Source.CLIENT)
     assert {d: getattr(saved, d) for d in answers} == answers
     assert saved.comment == "Said with the keyboard."
+
+
+def test_an_arabic_check_in_mirrors_and_passes_axe(phone, live_server, alice_client, audit):
+    """Arabic reads right to left: the page says so (dir="rtl"), loads Bootstrap's RTL
+    build, and the scale's "not at all" end sits on the right."""
+    type(alice_client).objects.filter(pk=alice_client.pk).update(language="ar")
+    _, invitation_ = log_session(client=alice_client)
+    send_inline(invitation_)
+    url = f"{live_server.url}/s/{token_of(mail.outbox[-1])}/"
+    phone.goto(url)
+    assert phone.evaluate("document.documentElement.dir") == "rtl"
+    assert phone.evaluate("document.documentElement.lang") == "ar"
+    assert phone.evaluate("getComputedStyle(document.body).direction") == "rtl"
+    low, high = phone.locator("fieldset").first.locator(".scale-anchors span").all()
+    assert low.inner_text() == "0 = إطلاقًا"
+    assert low.bounding_box()["x"] > high.bounding_box()["x"]
+    first = phone.locator("label[for='trust-0']")
+    assert first.bounding_box()["x"] + first.bounding_box()["width"] > phone.viewport_size["width"] / 2
+    audit.check(phone, "survey-form-arabic")
+    for dimension in ("trust", "empathy", "boundaries", "collaboration"):
+        phone.locator(f"label[for='{dimension}-8']").tap()
+    phone.get_by_role("button", name="إرسال إجاباتي").tap()
+    phone.wait_for_url("**/s/thanks/**")
+    assert phone.get_by_role("heading", name="شكرًا لك").is_visible()
+    assert phone.evaluate("document.documentElement.dir") == "rtl"
+    audit.check(phone, "survey-thanks-arabic")
+    audit.assert_clean()

@@ -33,6 +33,7 @@ TABLE = {
     "two_factor_setup": (None, {"staff"}, ()),
     "two_factor_verify": (None, {"staff"}, ()),
     "two_factor_recovery_codes": (None, {"staff"}, ()),
+    "account_language": (None, {"staff"}, ()),
     "password_reset": (None, {"public"}, ()),
     "password_reset_done": (None, {"public"}, ()),
     "password_reset_confirm": ("reset", {"public"}, ()),

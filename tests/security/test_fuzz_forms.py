@@ -150,6 +150,7 @@ FORMS = {
     "accounts.forms.LoginForm": Target("anonymous", lambda w: reverse("login"), make_form=_form("accounts.forms.LoginForm")),
     "accounts.forms.TwoFactorTokenForm": Target("unverified_alice", lambda w: reverse("two_factor_verify")),
     "accounts.forms.PasswordResetForm": Target("anonymous", lambda w: reverse("password_reset")),
+    "accounts.forms.LanguageForm": Target("alice", lambda w: reverse("account_language")),
     "clinic.staff.forms.StaffInviteForm": Target("carol", lambda w: reverse("clinic_staff_invite")),
     "clinic.settings.forms.ClinicSettingsForm": Target("carol", lambda w: reverse("clinic_settings")),
     "clinic.staff.forms.SuperviseesForm": Target(

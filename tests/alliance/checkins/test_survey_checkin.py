@@ -53,7 +53,7 @@ def test_it_shows_the_form_in_spanish_to_a_spanish_speaking_client(client, sent_
     html = client.get(_url(token)).content.decode()
     assert "Pude confiar en mi terapeuta en esta sesión." in html
     assert "Enviar mis respuestas" in html
-    assert '<html lang="es">' in html
+    assert '<html lang="es" dir="ltr">' in html
 
 
 def test_it_changes_nothing_on_get(client, sent_invitation):

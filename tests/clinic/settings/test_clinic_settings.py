@@ -12,7 +12,7 @@ pytestmark = pytest.mark.django_db
 def current(clinic, **changes):
     fields = ["survey_delay_hours", "reminder_after_hours", "expiry_days", "max_send_attempts", "low_total_below",
               "low_dimension_below", "drop_points", "declining_run", "discrepancy_points", "no_feedback_expired",
-              "attendance_missed", "attendance_window", "email_checkins", "sms_checkins"]
+              "attendance_missed", "attendance_window", "email_checkins", "sms_checkins", "language"]
     data = {f: getattr(clinic, f) for f in fields}
     data.update(changes)
     return data
