@@ -37,7 +37,7 @@ def checkins_for_key(key, *, with_comments=False):
 
 
 def flags_for_key(key):
-    return Flag.objects.filter(client__clinic_id=key.clinic_id).select_related("client")
+    return Flag.objects.filter(client__clinic_id=key.clinic_id).select_related("client").prefetch_related("strategies")
 
 
 def flag_for_key(key, pk):

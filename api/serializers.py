@@ -7,7 +7,7 @@ from django.utils.translation import gettext_lazy as _
 from phonenumber_field.serializerfields import PhoneNumberField
 from rest_framework import serializers
 
-from alliance.models import SCORE_FIELDS, CheckIn, Flag, SurveyInvitation
+from alliance.models import SCORE_FIELDS, CheckIn, Flag, RepairStrategy, SurveyInvitation
 from clients.models import Client
 from sessions.forms import MAX_AHEAD, MAX_BACK
 from sessions.models import Session
@@ -205,14 +205,30 @@ class FlagSerializer(serializers.Serializer):
     detail = serializers.CharField(help_text=_("Why it fired, in numbers only."))
     raised_at = serializers.DateTimeField()
     acknowledged_at = serializers.DateTimeField(allow_null=True)
-    response = serializers.CharField(help_text=_("What the therapist did about it (a choice, never free text)."))
+    strategies = serializers.SerializerMethodField(
+        help_text=_("What the therapist did about it: repair strategy codes, never free text.")
+    )
+    response = serializers.CharField(help_text=_("What was recorded before repair strategies existed (older flags)."))
     resolved_at = serializers.DateTimeField(allow_null=True)
     updated_at = serializers.DateTimeField()
 
+    def get_strategies(self, flag) -> list[str]:
+        return [s.strategy for s in flag.strategies.all()]
+
 
 class FlagAcknowledgeSerializer(StrictSerializer):
-    response = serializers.ChoiceField(Flag.Response.choices)
-    text = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
+    """The repair strategies the therapist used (among those the flag's kind offers).
+    The private note a therapist may add in Rapport is theirs alone, so no API key can
+    write one; "something else" on its own needs that note, and is refused here."""
+
+    strategies = serializers.ListField(child=serializers.ChoiceField(RepairStrategy.choices), min_length=1)
+
+    def validate_strategies(self, value):
+        if set(value) == {RepairStrategy.OTHER}:
+            raise serializers.ValidationError(
+                _("“Something else” needs the therapist's own note, which only they can write in Rapport.")
+            )
+        return value
 
 
 # --- Dashboard ---------------------------------------------------------------------------

@@ -299,8 +299,8 @@ class FlagAcknowledge(KeyedView):
             # Acknowledged in the name of the client's therapist, as the browser's button
             # does; the audit row also names the key and its admin.
             flag = flag_acknowledge(
-                flag=flag, by=flag.client.therapist, response=serializer.validated_data["response"],
-                text=serializer.validated_data["text"], request=request,
+                flag=flag, by=flag.client.therapist, strategies=serializer.validated_data["strategies"],
+                request=request,
             )
         except DjangoValidationError as exc:
             if hasattr(exc, "error_dict"):

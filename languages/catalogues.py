@@ -36,7 +36,10 @@ TRANSLATED_LANGUAGES = [code for code in CLIENT_LANGUAGES if code != settings.LA
 # The languages the staff pages are complete in (User.language, Clinic.language).
 STAFF_LANGUAGES = [code for code, _name in settings.STAFF_LANGUAGES]
 
-PYTHON_PACKAGES = ["accounts", "alliance", "audit", "clients", "clinic", "config", "languages", "sessions", "sms"]
+PYTHON_PACKAGES = [
+    "accounts", "alliance", "api", "audit", "clients", "clinic", "config", "languages", "sessions", "sms", "supervision",
+    "webhooks",
+]
 TEMPLATE_DIR = "templates"
 
 # What a client can read: the check-in pages, their emails and texts, unsubscribe,

@@ -17,7 +17,7 @@ def pct(value):
 @register.filter
 def mean1(value):
     """A mean to one decimal, with the language's decimal mark: 31.5, or 31,5 in Spanish."""
-    return "—" if value is None else number_format(value, 1)
+    return "—" if value is None else number_format(round(value, 1), 1)
 
 
 @register.filter
@@ -27,14 +27,14 @@ def signed1(value):
     if value is None:
         return "—"
     if value > 0:
-        return f"+{number_format(value, 1)}"
-    return f"−{number_format(-value, 1)}" if value < 0 else number_format(0, 1)
+        return f"+{number_format(round(value, 1), 1)}"
+    return f"−{number_format(round(-value, 1), 1)}" if value < 0 else number_format(0, 1)
 
 
 @register.filter
 def r2(value):
     """A correlation to two places; None (too few to compute) → "—"."""
-    return "—" if value is None else number_format(value, 2).replace("-", "−")
+    return "—" if value is None else number_format(round(value, 2), 2).replace("-", "−")
 
 
 @register.filter

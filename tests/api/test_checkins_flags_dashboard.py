@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from alliance.models import CheckIn, Flag
 from api.models import Scope
+from clinic.dashboards.figures import figures_recompute
 from clinic.dashboards.forms import DashboardFilterForm
 from clinic.dashboards.selectors import clinic_dashboard
 from tests.api.conftest import Api, error_of
@@ -61,26 +62,38 @@ def test_a_changed_check_in_shows_up_in_the_next_poll(api, answered):
 def test_flags_are_listed_and_acknowledged_in_the_therapists_name(api, alice, answered):
     flag = Flag.objects.create(client=answered.client, kind="low_alliance", severity=4, session=answered.session, detail="30/40")
     listed = api.get(reverse("api_flags"), {"open": "true"}).json()["results"]
-    assert [(f["id"], f["kind"], f["acknowledged_at"]) for f in listed] == [(flag.pk, "low_alliance", None)]
-    response = api.post(reverse("api_flag_acknowledge", args=[flag.pk]), {"response": "discussed"})
+    assert [(f["id"], f["kind"], f["acknowledged_at"], f["strategies"]) for f in listed] == [
+        (flag.pk, "low_alliance", None, [])
+    ]
+    body = {"strategies": ["invite_feedback", "revisit_goals"]}
+    response = api.post(reverse("api_flag_acknowledge", args=[flag.pk]), body)
     assert response.status_code == 200, response.content
     flag.refresh_from_db()
-    assert (flag.acknowledged_by, flag.response) == (alice, "discussed")
-    assert response.json()["acknowledged_at"]
-    again = api.post(reverse("api_flag_acknowledge", args=[flag.pk]), {"response": "discussed"})
+    assert flag.acknowledged_by == alice
+    assert sorted(flag.strategies.values_list("strategy", flat=True)) == ["invite_feedback", "revisit_goals"]
+    assert response.json()["acknowledged_at"] and response.json()["strategies"] == ["invite_feedback", "revisit_goals"]
+    again = api.post(reverse("api_flag_acknowledge", args=[flag.pk]), body)
     assert again.status_code == 409
 
 
-def test_an_acknowledgement_saying_other_needs_a_text(api, answered):
+def test_an_acknowledgement_needs_strategies_the_flag_offers_and_no_private_note(api, answered):
     flag = Flag.objects.create(client=answered.client, kind="drop", severity=5, detail="-4")
-    response = api.post(reverse("api_flag_acknowledge", args=[flag.pk]), {"response": "other"})
-    assert response.status_code == 400
-    assert list(error_of(response)["fields"]) == ["text"]
+    for body, field in (
+        ({"strategies": ["other"]}, "strategies"),  # it needs the therapist's own note
+        ({"strategies": []}, "strategies"),
+        ({"strategies": ["address_attendance"]}, "strategies"),  # not an option for a drop
+        ({"strategies": ["invite_feedback"], "note": "said in the EHR"}, "note"),  # unknown field
+    ):
+        response = api.post(reverse("api_flag_acknowledge", args=[flag.pk]), body)
+        assert response.status_code == 400, (body, response.content)
+        assert list(error_of(response)["fields"]) == [field], body
     flag.refresh_from_db()
     assert flag.acknowledged_at is None
 
 
 def test_the_dashboard_gives_the_pages_figures_for_a_period(api, carol, answered):
+    # The check-in was written by a factory, past the services that keep the figures.
+    figures_recompute(carol.clinic)
     today = timezone.localdate()
     params = {"date_from": (today - timedelta(days=30)).isoformat(), "date_to": today.isoformat(), "period": "week"}
     response = api.get(reverse("api_dashboard"), params)

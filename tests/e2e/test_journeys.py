@@ -227,20 +227,22 @@ def test_the_three_journeys(new_page, phone, shot, live_server, browser_login, s
     flag_item.scroll_into_view_if_needed()
     shot(therapist, "therapist-sees-checkin-chart-and-flag")
 
-    flag_item.get_by_label("Discussed the relationship in session").check()
-    flag_item.get_by_label(re.compile("^Details")).fill(RESPONSE_TEXT)
+    # The flag offers our repair options; the therapist ticks what they did and adds a
+    # private note.
+    flag_item.get_by_label("Invited the client to say what is not working").check()
+    flag_item.get_by_label(re.compile("^Private note")).fill(RESPONSE_TEXT)
     shot(therapist, "therapist-acknowledge-form-filled")
     flag_item.get_by_role("button", name="Acknowledge").click()
 
     therapist.wait_for_url(f"{live_server.url}/clients/{client.pk}/")
     expect(therapist.get_by_text(f"Low alliance flag for {CLIENT_NAME} acknowledged.")).to_be_visible()
-    expect(flag_item).to_contain_text(
-        f"by {alice.full_name}: Discussed the relationship in session — {RESPONSE_TEXT}"
-    )
+    expect(flag_item).to_contain_text(f"by {alice.full_name}: Invited the client to say what is not working")
     expect(flag_item.get_by_role("button", name="Acknowledge")).to_have_count(0)
     shot(therapist, "therapist-flag-acknowledged")
     flag = Flag.objects.get(client=client)
-    assert flag.kind == "low_alliance" and flag.acknowledged_by == alice and flag.response == "discussed"
+    assert flag.kind == "low_alliance" and flag.acknowledged_by == alice
+    assert list(flag.strategies.values_list("strategy", flat=True)) == ["invite_feedback"]
+    assert flag.repair_note.text == RESPONSE_TEXT
 
     watch.assert_clean()
 

@@ -96,3 +96,17 @@ def test_the_catalogues_compile_without_gnu_gettext(tmp_path):
         mo = locale / translation.to_locale(language) / "LC_MESSAGES" / "django.mo"
         compiled = gettext.GNUTranslations(mo.open("rb"))
         assert compiled.pgettext("check-in item", "I felt heard and understood.") != "I felt heard and understood."
+
+
+def test_every_app_of_ours_is_scanned_for_strings():
+    """A package left off PYTHON_PACKAGES keeps its strings out of every catalogue, so
+    they show in English whatever the language: each of our Django apps is scanned."""
+    from django.apps import apps
+
+    from languages.catalogues import BASE_DIR, PYTHON_PACKAGES
+
+    ours = {
+        config.name.split(".")[0] for config in apps.get_app_configs()
+        if (BASE_DIR / config.name.split(".")[0]).is_dir() and not config.name.startswith("bench")
+    }
+    assert ours - set(PYTHON_PACKAGES) == set()

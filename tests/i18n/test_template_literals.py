@@ -17,7 +17,7 @@ from .literals import TEMPLATES, all_templates, untranslated_literals
 NOT_YET_TRANSLATED = {
     "accounts/password_reset_complete.html", "accounts/password_reset_confirm.html",
     "accounts/password_reset_done.html", "accounts/password_reset_form.html", "accounts/rate_limited.html",
-    "accounts/two_factor/recovery_codes.html", "accounts/two_factor/setup.html", "alliance/flag_acknowledge.html",
+    "accounts/two_factor/recovery_codes.html", "accounts/two_factor/setup.html",
     "audit/list.html", "audit/lockouts.html", "checkins/handover_unlock.html", "checkins/in_session_phone.html",
     "checkins/in_session_refused.html", "clients/client_discharge_confirm.html", "clients/client_form.html",
     "clinic/dashboards/therapist.html", "clinic/rights/erase.html", "clinic/rights/index.html",
