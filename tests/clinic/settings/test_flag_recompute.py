@@ -219,7 +219,7 @@ def test_a_worker_applies_the_new_thresholds_to_every_client_and_the_page_says_s
     browser = _admin_browser(carol)
     assert browser.post(reverse("clinic_settings"), current(clinic, low_total_below=38)).status_code == 302
     run = FlagRecompute.objects.get()
-    wait_for(lambda: FlagRecompute.objects.get(pk=run.pk).finished_at, what="the recompute to finish")
+    wait_for(lambda: FlagRecompute.objects.get(pk=run.pk).finished_at, timeout=180, what="the recompute to finish")
 
     assert low_alliance(clinic) == {"A.A.", "B.B."}
     page = settings_page(browser)
