@@ -16,7 +16,6 @@ link page and gets the whole chain.
 
 from django.conf import settings
 from django.core.handlers.wsgi import WSGIHandler
-from django.test.utils import override_settings
 
 LINK_PREFIX = "/s/"
 # Under /s/ but a logged-in therapist's: the whole chain.
@@ -32,9 +31,15 @@ class LinkPagesHandler(WSGIHandler):
 
     def load_middleware(self, is_async=False):
         # Django reads the chain from settings.MIDDLEWARE while it builds it, once, when
-        # the handler is made (at import of the WSGI module, before any request).
-        with override_settings(MIDDLEWARE=settings.LINK_PAGES_MIDDLEWARE):
+        # the handler is made (at import of the WSGI module, before any request): swap
+        # the list in for that moment only. (Not django.test's override_settings, which
+        # would load the test machinery into every web worker.)
+        everything = settings.MIDDLEWARE
+        settings.MIDDLEWARE = settings.LINK_PAGES_MIDDLEWARE
+        try:
             super().load_middleware(is_async)
+        finally:
+            settings.MIDDLEWARE = everything
 
 
 class LinkPagesSwitch:
