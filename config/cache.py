@@ -7,6 +7,9 @@ calls `add` then `incr`. Here one client per pool serves every call, and `incr` 
 atomic script (still ValueError for a missing key, which django-ratelimit relies on):
 two round trips a request, and a count that cannot be lost between the check and the
 increment.
+
+`hit` counts a request in a fixed window in one round trip (INCR, and EXPIRE when the
+INCR made the key), for the limits on the check-in link pages (config/ratelimit.py).
 """
 
 from django.core.cache.backends.redis import RedisCache, RedisCacheClient
@@ -19,12 +22,20 @@ end
 return false
 """
 
+# Count one more in a window that ends `ARGV[1]` seconds after its first hit.
+_HIT = """
+local n = redis.call('INCR', KEYS[1])
+if n == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
+return n
+"""
+
 
 class _Client(RedisCacheClient):
     def __init__(self, servers, **options):
         super().__init__(servers, **options)
         self._clients = {}
         self._incr_script = None
+        self._hit_script = None
 
     def get_client(self, key=None, *, write=False):
         pool = self._get_connection_pool(write)
@@ -44,9 +55,22 @@ class _Client(RedisCacheClient):
         return value
 
 
+    def hit(self, key, timeout):
+        client = self.get_client(key, write=True)
+        if self._hit_script is None:
+            self._hit_script = client.register_script(_HIT)
+        return int(self._hit_script(keys=[key], args=[int(timeout)], client=client))
+
+
 class FastRedisCache(RedisCache):
     """django.core.cache.backends.redis.RedisCache with the client above."""
 
     def __init__(self, server, params):
         super().__init__(server, params)
         self._class = _Client
+
+    def hit(self, key, timeout):
+        """Count one request under `key` and return the count, the key expiring
+        `timeout` seconds after the first: one round trip."""
+        key = self.make_and_validate_key(key)
+        return self._cache.hit(key, timeout)

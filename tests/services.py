@@ -169,11 +169,13 @@ def celery_worker(tmp_path):
     queue, against this run's test database and the given SMTP server. Needs a
     `django_db(transaction=True)` test, or the worker cannot see the test's data.
     `env` adds to the worker's environment, e.g. {"SITE_URL": live_server.url} so the
-    links it emails open the live server."""
+    links it emails open the live server. `beat=True` runs beat inside the worker
+    (celery's -B), with its schedule file in the test's temporary folder, for the
+    behaviour that beat's sweeps carry (a client's flags after an answer)."""
     workers = []
     purge_queue()
 
-    def start(smtp, *, concurrency=2, name=None, env=None):
+    def start(smtp, *, concurrency=2, name=None, env=None, beat=False):
         name = name or f"w{len(workers) + 1}"
         env = {
             **os.environ,
@@ -193,6 +195,7 @@ def celery_worker(tmp_path):
                 "--pool=prefork", "-c", str(concurrency), "-Q", settings.CELERY_TASK_DEFAULT_QUEUE,
                 "-n", f"{name}-{os.environ['RAPPORT_TEST_RUN_ID']}@%h",
                 "--without-gossip", "--without-mingle", "--without-heartbeat", "--loglevel=INFO",
+                *(["-B", "-s", str(tmp_path / f"beat-{name}")] if beat else []),
             ],
             cwd=ROOT, env=env, stdout=log_path.open("wb"), stderr=subprocess.STDOUT,
             start_new_session=True,  # its own process group, so kill() reaches the pool too

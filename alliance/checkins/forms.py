@@ -23,27 +23,34 @@ def _comment_too_long():
     }
 
 
+def _dimension_field(name):
+    # A whole number from 0 to 10, every way of getting it wrong answered the same.
+    # Not a ChoiceField: the page draws the scale itself (partials/scale.html, from
+    # SCALE), and copying a choice field's choices for every form was most of what
+    # validating an answer cost.
+    return forms.IntegerField(
+        label=QUESTIONS[name], min_value=0, max_value=10, widget=forms.HiddenInput,
+        error_messages={code: CHOOSE for code in ("required", "invalid", "min_value", "max_value")},
+    )
+
+
 class CheckInForm(forms.Form):
+    # Declared once, in the instrument's order, then the comment (Django copies the
+    # declared fields for each form; building them anew on every answer cost more).
+    trust = _dimension_field("trust")
+    empathy = _dimension_field("empathy")
+    boundaries = _dimension_field("boundaries")
+    collaboration = _dimension_field("collaboration")
     comment = forms.CharField(
         label=_("Anything else you would like to say? (optional)"),
         required=False, max_length=COMMENT_MAX, strip=True, widget=forms.Textarea,
         error_messages={"max_length": lazy(_comment_too_long, str)()},
     )
 
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        messages = {"required": CHOOSE, "invalid_choice": CHOOSE}
-        for name in DIMENSIONS:
-            self.fields[name] = forms.TypedChoiceField(
-                label=QUESTIONS[name], choices=SCALE, coerce=int, widget=forms.RadioSelect, error_messages=messages,
-            )
-        # Dimensions first, in the instrument's order, then the comment.
-        self.order_fields([*DIMENSIONS, "comment"])
-
     def scores(self):
         return {name: self.cleaned_data[name] for name in DIMENSIONS}
 
     def dimensions(self):
-        """(name, question, bound field, chosen value) for the template, which draws
+        """(name, question, bound field, chosen value, choices) for the template, which draws
         the radio buttons itself to make them large touch targets."""
-        return [(name, self.fields[name].label, self[name], self.data.get(name, "")) for name in DIMENSIONS]
+        return [(name, self.fields[name].label, self[name], self.data.get(name, ""), SCALE) for name in DIMENSIONS]

@@ -7,18 +7,20 @@ link previews fetch every link in an email, and that must not count as an answer
 """
 
 from datetime import timedelta
-from functools import cache, partial
+from datetime import timezone as dt_timezone
+from functools import cache
+from typing import NamedTuple
 
 from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 
 from accounts.models import Clinic
 from audit.services import audit_record
 from clients.models import Client
 
-from alliance.flags.refresh import flags_refresh_soon
 from alliance.models import Channel, CheckIn, SurveyInvitation
 
 from .invitations import CHANNEL_COLUMNS, token_digest
@@ -86,9 +88,8 @@ def invitation_for_answer(token):
         return None
     sql, tables = _answer_sql()
     digest, now = _digest(token), connection.ops.adapt_datetimefield_value(timezone.now())
-    params = [digest] * len(LINK_FIELDS) + [Status.SENT, Status.SENDING, now] + [digest] * len(IN_SESSION_FIELDS) + [now]
     with connection.cursor() as cursor:
-        cursor.execute(sql, [Status.ANSWERED, *params])
+        cursor.execute(sql, _answerable_params(digest, now))
         row = cursor.fetchone()
     if row is None:
         return None
@@ -116,20 +117,39 @@ def _answer_sql():
             converters.append((col, connection.ops.get_db_converters(col) + f.get_db_converters(connection)))
         tables.append((model, ([f.attname for f in fields], converters), start, start + len(fields)))
         start += len(fields)
-    link = " OR ".join(f"i.{qn(f)} = %s" for f in LINK_FIELDS)
-    in_session = " OR ".join(f"i.{qn(f)} = %s" for f in IN_SESSION_FIELDS)
+    sql = f"SELECT {', '.join(columns)} {_answerable_from_where()}"
+    return sql, tables
+
+
+def _answerable_from_where():
+    """FROM … WHERE … ORDER BY … LIMIT 1 of the answerable-link lookup: `_answerable`'s
+    condition as SQL. Its parameters are `_answerable_params`."""
+    qn = connection.ops.quote_name
     order = ", ".join(f"i.{qn(SurveyInvitation._meta.get_field(f.lstrip('-')).column)} DESC" for f in SurveyInvitation._meta.ordering)
-    sql = (
-        f"SELECT {', '.join(columns)} FROM {qn(SurveyInvitation._meta.db_table)} i"
+    assert all(f.startswith("-") for f in SurveyInvitation._meta.ordering), "the ORDER BY below is all DESC"
+    return (
+        f"FROM {qn(SurveyInvitation._meta.db_table)} i"
         f" JOIN {qn(Client._meta.db_table)} c ON c.id = i.client_id"
         f" JOIN {qn(Clinic._meta.db_table)} k ON k.id = c.clinic_id"
-        f" WHERE i.answered_at IS NULL AND NOT (i.status = %s) AND ("
-        f"(({link}) AND i.status IN (%s, %s) AND i.expires_at > %s)"
-        f" OR (({in_session}) AND i.in_session_expires_at > %s))"
+        f" WHERE {_answerable_where()}"
         f" ORDER BY {order} LIMIT 1"
     )
-    assert all(f.startswith("-") for f in SurveyInvitation._meta.ordering), "the ORDER BY above is all DESC"
-    return sql, tables
+
+
+def _answerable_where(alias="i"):
+    qn = connection.ops.quote_name
+    link = " OR ".join(f"{alias}.{qn(f)} = %s" for f in LINK_FIELDS)
+    in_session = " OR ".join(f"{alias}.{qn(f)} = %s" for f in IN_SESSION_FIELDS)
+    return (
+        f"{alias}.answered_at IS NULL AND NOT ({alias}.status = %s) AND ("
+        f"(({link}) AND {alias}.status IN (%s, %s) AND {alias}.expires_at > %s)"
+        f" OR (({in_session}) AND {alias}.in_session_expires_at > %s))"
+    )
+
+
+def _answerable_params(digest, now):
+    return [Status.ANSWERED, *[digest] * len(LINK_FIELDS), Status.SENT, Status.SENDING, now,
+            *[digest] * len(IN_SESSION_FIELDS), now]
 
 
 def _from_row(model, fields, values):
@@ -143,14 +163,155 @@ def _from_row(model, fields, values):
     return model.from_db(connection.alias, attnames, converted)
 
 
+class PageLink(NamedTuple):
+    """What the check-in page shows about the link it was opened with."""
+
+    channel: str
+    expires_at: object  # datetime, or None
+    language: str
+    clinic_name: str
+    clinic_timezone: str
+
+
+def link_for_page(token):
+    """What the check-in form's page needs to know about an answerable link, or None
+    (alike for unknown, used and expired, as `invitation_for_answer`): the channel it
+    came by, when it stops working, the client's language, the clinic's name and time
+    zone. One statement, the same WHERE as `invitation_for_answer`, five columns rather
+    than three tables' worth turned into models."""
+    if len(token) > MAX_TOKEN_LENGTH:
+        return None
+    digest, now = _digest(token), connection.ops.adapt_datetimefield_value(timezone.now())
+    with connection.cursor() as cursor:
+        cursor.execute(_page_sql(), [*[digest] * len(LINK_FIELDS), *_answerable_params(digest, now)])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    channel, expires_at, in_session_expires_at, in_session_channel, language, clinic_name, clinic_timezone = row
+    if channel is None:
+        channel = in_session_channel or Channel.IN_SESSION_PHONE
+        expires_at = in_session_expires_at
+    if isinstance(expires_at, str):  # SQLite, where a raw cursor may return text
+        expires_at = parse_datetime(expires_at)
+    if expires_at is not None and timezone.is_naive(expires_at):  # SQLite stores UTC
+        expires_at = timezone.make_aware(expires_at, dt_timezone.utc)
+    return PageLink(channel, expires_at, language, clinic_name, clinic_timezone)
+
+
+@cache
+def _page_sql():
+    qn = connection.ops.quote_name
+    which = " ".join(f"WHEN i.{qn(field)} = %s THEN '{channel}'" for field, channel in LINK_FIELDS.items())
+    return (
+        f"SELECT CASE {which} END, i.expires_at, i.in_session_expires_at, i.in_session_channel,"
+        f" c.language, k.name, k.timezone {_answerable_from_where()}"
+    )
+
+
+class Answer(NamedTuple):
+    """A check-in stored by `checkin_answer`."""
+
+    checkin_id: int
+    client_id: int
+    language: str
+
+
+def checkin_answer(*, token, scores, comment=""):
+    """Store the client's answers to whatever invitation this token may still answer.
+    Returns an Answer, or None when the link can no longer be used (unknown, answered,
+    expired: alike, as everywhere).
+
+    On PostgreSQL this is one statement (`_answer_statement_sql`), atomic as every
+    statement is: the conditional UPDATE that answers the link, the check-in (marked
+    `flags_pending`) and its audit row, as data-modifying CTEs, with no read before and
+    no BEGIN or COMMIT around it. Elsewhere (SQLite has no UPDATE inside WITH) it is the
+    lookup and `checkin_submit`'s transaction, with the same rows as a result (a test
+    compares them). Either way the flags follow at beat's next sweep of the marks."""
+    if len(token) > MAX_TOKEN_LENGTH:
+        return None
+    if connection.vendor != "postgresql":
+        invitation = invitation_for_answer(token)
+        if invitation is None:
+            return None
+        checkin = checkin_submit(invitation=invitation, token=token, scores=scores, comment=comment)
+        if checkin is None:
+            return None
+        return Answer(checkin.pk, checkin.client_id, invitation.client.language)
+    now = timezone.now()
+    at = connection.ops.adapt_datetimefield_value(now)
+    digest = _digest(token)
+    sql, checkin_fields = _answer_statement_sql()
+    draft = CheckIn(source=CheckIn.Source.CLIENT, comment=comment, submitted_at=now, flags_pending=True, **scores)
+    values = [f.get_db_prep_save(f.pre_save(draft, True), connection) for f in checkin_fields]
+    params = [
+        # UPDATE … SET: the answer, and which channel's link it came by.
+        Status.ANSWERED, at, *[digest] * len(LINK_FIELDS), Channel.IN_SESSION_PHONE,
+        # … WHERE: the link is this token's and still answerable.
+        *_answerable_params(digest, at),
+        # The check-in's own values, then its audit row's.
+        *values, "checkin.submitted", CheckIn._meta.model_name, at,
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    checkin_id, client_id, language = row
+    # Nothing queued: the check-in's flags_pending mark is the hand-off to beat's sweep,
+    # durable with the answer (alliance/flags/refresh.py).
+    return Answer(checkin_id, client_id, language)
+
+
+@cache
+def _answer_statement_sql():
+    """The answer as one PostgreSQL statement, and the CheckIn fields whose values it
+    takes as parameters (every concrete field the model has, but the id, the generated
+    total and the three the statement takes from the answered invitation), so that a
+    field added to the model is written here without editing this. The audit row is
+    `audit_record`'s for a check-in: no actor, no address, the clinic of the client."""
+    from audit.models import AuditEvent
+
+    qn = connection.ops.quote_name
+    inv, checkin_table = qn(SurveyInvitation._meta.db_table), qn(CheckIn._meta.db_table)
+    from_answered = {"session": "a.session_id", "client": "a.client_id", "channel": "a.answered_channel"}
+    fields = [
+        f for f in CheckIn._meta.concrete_fields
+        if not f.primary_key and not f.generated and f.name not in from_answered
+    ]
+    columns = [qn(CheckIn._meta.get_field(name).column) for name in from_answered] + [qn(f.column) for f in fields]
+    selected = list(from_answered.values()) + ["%s"] * len(fields)
+    which = " ".join(f"WHEN i.{qn(field)} = %s THEN '{channel}'" for field, channel in LINK_FIELDS.items())
+    audit = qn(AuditEvent._meta.db_table)
+    sql = (
+        f"WITH answered AS ("
+        f"UPDATE {inv} i SET status = %s, answered_at = %s,"
+        f" answered_channel = CASE {which} ELSE COALESCE(NULLIF(i.in_session_channel, ''), %s) END"
+        f" WHERE {_answerable_where()}"
+        f" RETURNING i.id, i.session_id, i.client_id, i.answered_channel"
+        f"), checkin AS ("
+        f"INSERT INTO {checkin_table} ({', '.join(columns)}) SELECT {', '.join(selected)} FROM answered a"
+        f" RETURNING id, session_id, client_id, channel"
+        f"), audited AS ("
+        f"INSERT INTO {audit} (clinic_id, actor_id, action, object_type, object_id, at, ip, detail)"
+        f" SELECT c.clinic_id, NULL, %s, %s, ch.id::text, %s, NULL,"
+        f" jsonb_build_object('session_id', ch.session_id, 'invitation_id', a.id, 'channel', ch.channel)"
+        f" FROM checkin ch CROSS JOIN answered a JOIN {qn(Client._meta.db_table)} c ON c.id = ch.client_id"
+        f" RETURNING id"
+        f") SELECT ch.id, ch.client_id, c.language FROM checkin ch"
+        f" JOIN {qn(Client._meta.db_table)} c ON c.id = ch.client_id"
+    )
+    return sql, fields
+
+
 @transaction.atomic
 def checkin_submit(*, invitation, token, scores, comment=""):
     """Store the client's answers to the invitation this token opens. Returns the
     CheckIn, or None when the link can no longer be used.
 
     Three statements in one transaction: the conditional UPDATE, the check-in (marked
-    `flags_pending`) and its audit row. The client's flags are recomputed after commit,
-    by a task (alliance/flags/refresh.py), so the client does not wait for them.
+    `flags_pending`) and its audit row (on PostgreSQL, `checkin_answer` writes the
+    same rows in one statement). The client's flags are recomputed after commit, by
+    beat's sweep of the marks (alliance/flags/refresh.py): the client does not wait.
 
     One conditional UPDATE decides: of any number of simultaneous submissions of one
     link, exactly one sees a row count of 1, and only that one writes a check-in.
@@ -186,9 +347,8 @@ def checkin_submit(*, invitation, token, scores, comment=""):
         detail={"session_id": invitation.session_id, "invitation_id": invitation.id, "channel": channel},
         record_ip=False,
     )
-    # The flags follow in a task once this commits; the answer's flags_pending mark is
-    # what makes that durable (alliance/flags/refresh.py).
-    transaction.on_commit(partial(flags_refresh_soon, invitation.client_id))
+    # The flags follow at beat's next sweep; the answer's flags_pending mark is the
+    # hand-off, durable with the answer (alliance/flags/refresh.py).
     return checkin
 
 

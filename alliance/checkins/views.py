@@ -6,6 +6,7 @@ answers), sends no referrer (the token is in the URL), is rate limited per IP an
 nothing from third parties (templates/survey/base.html)."""
 
 import logging
+import zoneinfo
 from functools import wraps
 
 from django.conf import settings
@@ -20,26 +21,22 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
-from django_ratelimit.decorators import ratelimit
 
 from accounts.access import therapist_required
 from alliance.models import Channel, SurveyInvitation
 from audit.services import audit_record
 import sms
 from config.qr import qr_svg
+from config.ratelimit import over_limit
 from sessions.selectors import session_for_user
 
-from . import in_session, outbox, services, sms_replies
-from .forms import COMMENT_MAX, CheckInForm
+from . import in_session, outbox, page, services, sms_replies
+from .forms import CheckInForm
 from .handover import HANDOVER_KEY, UNLOCK_ATTEMPTS, handover_lock, handover_release, handover_state
 from .wording import client_language
 
 GONE_STATUS = 410
 log = logging.getLogger(__name__)
-
-
-def _rate(group, request):
-    return settings.SURVEY_RATE_LIMIT
 
 
 def _ip(group, request):
@@ -56,9 +53,8 @@ def survey_page(view):
     """Headers, rate limit and the friendly 429 that every client page shares."""
 
     @wraps(view)
-    @ratelimit(group="survey", key=_ip, rate=_rate, method=ratelimit.ALL, block=False)
     def wrapped(request, *args, **kwargs):
-        if getattr(request, "limited", False):
+        if over_limit("survey", _ip("survey", request) or "unknown", settings.SURVEY_RATE_LIMIT):
             response = render(request, "survey/rate_limited.html", status=429)
             response["Retry-After"] = "60"
         else:
@@ -117,36 +113,28 @@ def _page(request, template, invitation, context=None, status=200):
 @survey_page
 @require_http_methods(["GET", "POST"])
 def checkin(request, token):
-    """GET shows the form and changes nothing; POST stores the answers once."""
-    invitation = services.invitation_for_answer(token)
-    if invitation is None:
-        return _gone(request)
-    language = client_language(invitation.client.language)
+    """GET shows the form and changes nothing; POST stores the answers once.
+
+    The hot path of a client's answer: a valid POST is one statement
+    (services.checkin_answer) and a GET one lookup and a page kept per language
+    (page.py). Only a POST with errors reads the link first, to draw the form again."""
+    form = None
     if request.method == "POST":
         form = CheckInForm(request.POST)
         if form.is_valid():
-            checkin = services.checkin_submit(
-                token=token, scores=form.scores(), comment=form.cleaned_data["comment"], invitation=invitation
-            )
-            if checkin is None:
+            answer = services.checkin_answer(token=token, scores=form.scores(), comment=form.cleaned_data["comment"])
+            if answer is None:
                 return _gone(request)
             # Post/redirect/get: a reload of the thank-you page must not post again.
-            return redirect(reverse("survey_thanks") + f"?lang={language}")
-        status = 400
-    else:
-        form = CheckInForm()
-        status = 200
-    channel = services.channel_of(invitation, token)
-    in_room = channel in in_session.IN_SESSION_CHANNELS
-    return _page(
-        request, "survey/checkin.html", invitation,
-        {
-            "form": form, "comment_max": COMMENT_MAX,
-            "expires_at": invitation.in_session_expires_at if in_room else invitation.expires_at,
-            # Only an email carries an unsubscribe link; a text is stopped by STOP.
-            "unsubscribe_url": reverse("survey_unsubscribe", args=[token]) if channel == Channel.EMAIL else None,
-        },
-        status=status,
+            return redirect(reverse("survey_thanks") + f"?lang={client_language(answer.language)}")
+    link = services.link_for_page(token)
+    if link is None:
+        return _gone(request)
+    return page.checkin_page(
+        request, language=client_language(link.language), clinic_name=link.clinic_name,
+        tzinfo=zoneinfo.ZoneInfo(link.clinic_timezone), expires_at=link.expires_at, token=token,
+        # Only an email carries an unsubscribe link; a text is stopped by STOP.
+        with_unsubscribe=link.channel == Channel.EMAIL, form=form, status=400 if form is not None else 200,
     )
 
 
@@ -311,13 +299,13 @@ def handover_checkin(request):
     else:
         form = CheckInForm()
         status = 200
+    with translation.override(client_language(state["language"])):
+        expires_on = page.expiry_text(invitation.in_session_expires_at, invitation.client.clinic.tzinfo)
     return _handover_page(
         request, "survey/checkin.html", state,
-        {
-            "form": form, "comment_max": COMMENT_MAX, "expires_at": invitation.in_session_expires_at,
-            "clinic_name": invitation.client.clinic.name, "clinic_tz": invitation.client.clinic.tzinfo,
-            "unsubscribe_url": None,
-        },
+        page.page_context(
+            form=form, clinic_name=invitation.client.clinic.name, expires_on=expires_on, unsubscribe_url=None
+        ),
         status=status,
     )
 

@@ -1,24 +1,23 @@
 """A client's flags brought up to date after their answer, outside the answer's request.
 
-The client's POST is the hot path: it writes the answer and marks it `flags_pending`
-in one transaction, and queues `refresh_client_flags(client_id)` once that commits.
-The task recomputes the client's flags and clears the marks it saw. Nothing is lost
-between the two: a crash after the commit, a broker that refused the message or a
-worker that died leaves the marks in place, and `flags_refresh_stale` (every minute,
-from beat) repairs them.
+The client's POST is the hot path: its one statement writes the answer marked
+`flags_pending` (alliance/checkins/services.py) and publishes nothing. The mark is the
+hand-off: `flags_refresh_pending`, run by beat every FLAG_REFRESH_SECONDS (2), finds
+the clients whose answers carry it, recomputes their flags and clears the marks it saw.
+So the therapist sees a new flag a few seconds after the answer (a test with a real
+worker and beat holds it to five), the client's request does no broker round trip, and
+nothing is lost: a crash anywhere after the answer committed leaves the mark, and the
+next sweep finds it. Answers arriving together share the work: one sweep takes every
+client then marked, each once, however many answers they sent.
 
-Answers arriving together share the work: each queues a task (one id, nothing
-clinical), the first clears every mark it saw, and the others find nothing to do after
-one indexed SELECT.
+One sweep runs at a time (a PostgreSQL advisory lock, released with its connection if
+the worker dies); a sweep that found a full batch queues itself again at once.
 """
 
 import logging
-from datetime import timedelta
 
 from celery import current_app
-from django.conf import settings
-from django.db import transaction
-from django.utils import timezone
+from django.db import connection, transaction
 
 from alliance.flags.rules import flags_recompute_for_client
 from alliance.models import CheckIn
@@ -32,9 +31,9 @@ REFRESH_TASK = "alliance.flags.tasks.refresh_client_flags"
 
 
 def flags_refresh_soon(client_id):
-    """Queue the recompute of this client's flags. Call it once the answer that marked
-    them is committed (transaction.on_commit). A broker hiccup loses nothing: the mark
-    stays and the sweep repairs it."""
+    """Queue the recompute of this client's flags now rather than at the next sweep
+    (for callers outside the answer's hot path). A broker hiccup loses nothing: the
+    mark stays and the sweep repairs it."""
     try:
         current_app.send_task(REFRESH_TASK, args=[client_id])
     except Exception:  # noqa: BLE001 - see the docstring
@@ -74,17 +73,38 @@ def flags_refresh(client_id):
         return CheckIn.objects.filter(pk__in=pending, flags_pending=True).update(flags_pending=False)
 
 
-def flags_refresh_stale(*, now=None, limit=500):
-    """Recompute the flags of clients whose answer has waited longer than
-    FLAG_REFRESH_GRACE_SECONDS (its task was lost, or is very late). Returns the client
-    ids repaired."""
-    now = now or timezone.now()
-    before = now - timedelta(seconds=settings.FLAG_REFRESH_GRACE_SECONDS)
-    client_ids = list(
-        CheckIn.objects.filter(flags_pending=True, submitted_at__lte=before)
-        .order_by("client_id").values_list("client_id", flat=True).distinct()[:limit]
-    )
-    repaired = [client_id for client_id in client_ids if flags_refresh(client_id)]
-    if repaired:
-        log.warning("flags.refresh_repaired clients=%s", len(repaired))
-    return repaired
+# Any 64-bit number of our own: the advisory lock that keeps sweeps from overlapping.
+SWEEP_LOCK = 0x52415050_464C4147  # "RAPPFLAG"
+
+
+def flags_refresh_pending(*, limit=500):
+    """Recompute the flags of every client with an answer still marked `flags_pending`,
+    at most `limit` clients, oldest answers first. Returns the ids of the clients whose
+    marks it cleared; None when another sweep is running."""
+    with _sweep_lock() as mine:
+        if not mine:
+            return None
+        client_ids = list(
+            CheckIn.objects.filter(flags_pending=True)
+            .order_by("client_id").values_list("client_id", flat=True).distinct()[:limit]
+        )
+        return [client_id for client_id in client_ids if flags_refresh(client_id)]
+
+
+class _sweep_lock:
+    """A session-level advisory lock on PostgreSQL (it goes with the connection if the
+    worker dies); elsewhere (SQLite serialises its writers) always granted."""
+
+    def __enter__(self):
+        self.held = True
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_try_advisory_lock(%s)", [SWEEP_LOCK])
+                self.held = cursor.fetchone()[0]
+        return self.held
+
+    def __exit__(self, *exc):
+        if self.held and connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_unlock(%s)", [SWEEP_LOCK])
+        return False

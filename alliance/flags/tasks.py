@@ -25,6 +25,14 @@ def refresh_client_flags(client_id):
     return refresh.flags_refresh(client_id)
 
 
-@shared_task(name="alliance.flags.tasks.refresh_stale_flags", ignore_result=True)
-def refresh_stale_flags():
-    return len(refresh.flags_refresh_stale())
+# Beat's every FLAG_REFRESH_SECONDS: the flags of every answer since the last sweep
+# (alliance/flags/refresh.py). The name is the one the minute's repair sweep had.
+@shared_task(name="alliance.flags.tasks.refresh_stale_flags", bind=True, ignore_result=True)
+def refresh_stale_flags(self):
+    refreshed = refresh.flags_refresh_pending(limit=REFRESH_BATCH)
+    if refreshed is not None and len(refreshed) >= REFRESH_BATCH:
+        self.delay()  # more are waiting: go on at once rather than at the next tick
+    return len(refreshed or ())
+
+
+REFRESH_BATCH = 500

@@ -345,21 +345,22 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 # still closes them every this many tasks.
 CELERY_DB_REUSE_MAX = 1000
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+# --- Flags after a client's answer (alliance/flags/refresh.py) ----------------------------
+# The answer marks its flags stale and queues nothing; beat's sweep this often finds the
+# marks and recomputes (so a new flag shows within a few seconds).
+FLAG_REFRESH_SECONDS = env.float("FLAG_REFRESH_SECONDS", default=2.0)
 CELERY_BEAT_SCHEDULE = {
     "dispatch-due-invitations": {"task": "alliance.tasks.dispatch_due_invitations", "schedule": 60.0},
     "send-due-reminders": {"task": "alliance.tasks.send_due_reminders", "schedule": 60.0},
     "expire-invitations": {"task": "alliance.tasks.expire_invitations", "schedule": 60.0},
     "resume-flag-recomputes": {"task": "alliance.flags.tasks.resume_flag_recomputes", "schedule": 60.0},
-    "refresh-stale-flags": {"task": "alliance.flags.tasks.refresh_stale_flags", "schedule": 60.0},
+    # A client's answer leaves its flags to this sweep (alliance/flags/refresh.py).
+    "refresh-stale-flags": {"task": "alliance.flags.tasks.refresh_stale_flags", "schedule": FLAG_REFRESH_SECONDS},
     "dispatch-webhooks": {"task": "webhooks.tasks.dispatch_webhooks", "schedule": 60.0},
     # Dashboard figures whose refresh task was lost (clinic/dashboards/figures.py).
     "refresh-stale-figures": {"task": "clinic.dashboards.tasks.refresh_stale_figures", "schedule": 60.0},
 }
 
-# --- Flags after a client's answer (alliance/flags/refresh.py) ----------------------------
-# The answer's request leaves the flag recompute to a task queued after commit; an
-# answer still marked pending this long after it arrived is repaired by the sweep.
-FLAG_REFRESH_GRACE_SECONDS = env.int("FLAG_REFRESH_GRACE_SECONDS", default=30)
 
 # --- Flag recompute after a threshold change (alliance/flags/services.py) -----------------
 # Clients per batch: progress is recorded, and a superseding change noticed, after each.

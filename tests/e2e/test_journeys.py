@@ -94,7 +94,8 @@ def test_the_three_journeys(new_page, phone, shot, live_server, browser_login, s
     shot = settled(shot)
     smtp = smtp_server()
     # The worker renders links with SITE_URL: the emailed link must open this live server.
-    celery_worker(smtp, env={"SITE_URL": live_server.url})
+    # beat too: a client's answer leaves its flags to beat's sweep (alliance/flags/refresh.py)
+    celery_worker(smtp, env={"SITE_URL": live_server.url}, beat=True)
     yesterday = timezone.localdate(timezone=clinic.tzinfo) - timedelta(days=1)
 
     # --- 1. The therapist adds a client and logs a session ------------------------------

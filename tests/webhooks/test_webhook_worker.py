@@ -27,7 +27,7 @@ def test_a_worker_delivers_the_checkin_and_its_flag_in_order_retrying_a_500(
     _, invitation = log_session(client=alice_client)
     assert send_inline(invitation).result == "sent"
     token = token_of(mail.outbox[-1])
-    worker = celery_worker(smtp_server())
+    worker = celery_worker(smtp_server(), beat=True)  # the answer's flags and event: beat's sweep
 
     assert BrowserClient().post(f"/s/{token}/", LOW).status_code == 302
 

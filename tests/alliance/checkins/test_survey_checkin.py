@@ -12,7 +12,6 @@ from django.test import override_settings
 from django.utils import timezone
 
 from alliance.flags import refresh
-from alliance.flags.refresh import flags_refresh
 from alliance.models import CheckIn, Flag, SurveyInvitation
 from audit.models import AuditEvent
 
@@ -130,46 +129,76 @@ def test_it_stores_the_answers_once_and_thanks_the_client(client, sent_invitatio
     assert CheckIn.objects.count() == 1
 
 
-def test_the_answer_is_three_statements_and_its_flags_follow_after_commit(
+def test_the_answer_is_one_statement_and_its_flags_follow_after_commit(
     client, sent_invitation, django_capture_on_commit_callbacks
 ):
     invitation, token = sent_invitation
     with CaptureQueriesContext(connection) as queries, django_capture_on_commit_callbacks() as after_commit:
         assert client.post(_url(token), {**ANSWERS, "trust": "3"}).status_code == 302
-    # The token's lookup, then the transaction: the conditional UPDATE, the check-in and
-    # its audit row. The flag recompute is not in the client's request. (The savepoint
-    # is the test's own transaction around the view's atomic block.)
+    # On PostgreSQL one statement, atomic on its own: the conditional UPDATE, the
+    # check-in and its audit row as data-modifying CTEs, with no lookup before it. On
+    # SQLite (no UPDATE inside WITH): the token's lookup, then the transaction of the
+    # three. The flag recompute is not in the client's request. (The savepoint is the
+    # test's own transaction around the view's atomic block.)
     statements = [q["sql"].split()[0] for q in queries.captured_queries]
     statements = [s for s in statements if s not in ("SAVEPOINT", "RELEASE")]
-    assert statements == ["SELECT", "UPDATE", "INSERT", "INSERT"], statements
+    if connection.vendor == "postgresql":
+        assert statements == ["WITH"], statements
+    else:
+        assert statements == ["SELECT", "UPDATE", "INSERT", "INSERT"], statements
     checkin = CheckIn.objects.get()
     assert checkin.flags_pending
     assert not Flag.objects.filter(client=invitation.client).exists()
-    # What runs after commit queues the recompute; the task (run here in-process, as a
-    # worker would) raises the flag and clears the mark.
-    assert len(after_commit) == 1
-    assert flags_refresh(invitation.client_id) == 1
+    # Nothing is queued by the answer: its mark is the hand-off. Beat's sweep (run here
+    # in-process, as a worker would) raises the flag and clears the mark.
+    assert after_commit == []
+    assert refresh.flags_refresh_pending() == [invitation.client_id]
     assert Flag.objects.filter(client=invitation.client, kind="low_alliance", resolved_at__isnull=True).exists()
     checkin.refresh_from_db()
     assert not checkin.flags_pending
-    # A second task for the same answers (two answers queued two) finds nothing to do.
+    # The next sweep finds nothing to do, in one statement besides its lock.
     with CaptureQueriesContext(connection) as again:
-        assert flags_refresh(invitation.client_id) == 0
-    assert [q["sql"].split()[0] for q in again.captured_queries if "SAVEPOINT" not in q["sql"]] == ["SELECT"]
+        assert refresh.flags_refresh_pending() == []
+    selects = [q["sql"] for q in again.captured_queries if "advisory" not in q["sql"] and "SAVEPOINT" not in q["sql"]]
+    assert len(selects) == 1 and selects[0].startswith("SELECT"), selects
 
 
-def test_a_lost_recompute_is_repaired_by_the_sweep(client, sent_invitation, settings):
-    """The answer committed but its task never ran (the web process crashed after the
-    commit, the broker refused the message): the mark stays, and the sweep repairs
-    answers older than the grace period, leaving newer ones to their own task."""
+def test_a_sweep_takes_each_client_once_however_many_answers(client, sent_invitation):
+    """Two answers of one client: one sweep recomputes their flags once and clears
+    both marks."""
+    from django.core import mail
+
+    from tests.alliance.conftest import log_session, send_inline, token_of
+
     invitation, token = sent_invitation
     client.post(_url(token), {**ANSWERS, "trust": "2"})
-    checkin = CheckIn.objects.get()
-    assert refresh.flags_refresh_stale() == []  # within the grace: its task may still come
-    later = checkin.submitted_at + timedelta(seconds=settings.FLAG_REFRESH_GRACE_SECONDS + 1)
-    assert refresh.flags_refresh_stale(now=later) == [invitation.client_id]
+    _, second = log_session(client=invitation.client)
+    assert send_inline(second).result == "sent"
+    client.post(_url(token_of(mail.outbox[-1])), {**ANSWERS, "trust": "1"})
+    assert CheckIn.objects.filter(flags_pending=True).count() == 2
+    assert refresh.flags_refresh_pending() == [invitation.client_id]
+    assert not CheckIn.objects.filter(flags_pending=True).exists()
+    assert Flag.objects.filter(client=invitation.client, kind="low_alliance", resolved_at__isnull=True).count() == 1
+
+
+def test_a_sweep_that_dies_midway_leaves_the_mark_for_the_next(client, sent_invitation, monkeypatch):
+    """The recompute and the clearing of the mark are one transaction: a sweep that
+    fails halfway (the worker dies, the database goes away) clears nothing, and the next
+    sweep does the work."""
+    invitation, token = sent_invitation
+    client.post(_url(token), {**ANSWERS, "trust": "2"})
+
+    def dies(**kwargs):
+        raise RuntimeError("the worker died")
+
+    monkeypatch.setattr(refresh, "flags_recompute_for_client", dies)
+    with pytest.raises(RuntimeError):
+        refresh.flags_refresh_pending()
+    assert CheckIn.objects.get().flags_pending
+    monkeypatch.undo()
+    assert refresh.flags_refresh_pending() == [invitation.client_id]
     assert Flag.objects.filter(client=invitation.client, kind="low_alliance", resolved_at__isnull=True).exists()
-    assert refresh.flags_refresh_stale(now=later) == []
+    assert not CheckIn.objects.get().flags_pending
 
 
 @pytest.mark.parametrize(
