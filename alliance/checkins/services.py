@@ -23,6 +23,8 @@ from clients.models import Client
 
 from alliance.models import Channel, CheckIn, SurveyInvitation
 
+from config import prepared
+
 from .invitations import CHANNEL_COLUMNS, token_digest
 
 Status = SurveyInvitation.Status
@@ -183,7 +185,7 @@ def link_for_page(token):
         return None
     digest, now = _digest(token), connection.ops.adapt_datetimefield_value(timezone.now())
     with connection.cursor() as cursor:
-        cursor.execute(_page_sql(), [*[digest] * len(LINK_FIELDS), *_answerable_params(digest, now)])
+        prepared.execute(cursor, "rapport_checkin_page", _page_sql(), [*[digest] * len(LINK_FIELDS), *_answerable_params(digest, now)])
         row = cursor.fetchone()
     if row is None:
         return None
@@ -252,7 +254,7 @@ def checkin_answer(*, token, scores, comment=""):
         *values, "checkin.submitted", CheckIn._meta.model_name, at,
     ]
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+        prepared.execute(cursor, "rapport_checkin_answer", sql, params)
         row = cursor.fetchone()
     if row is None:
         return None
@@ -279,7 +281,9 @@ def _answer_statement_sql():
         if not f.primary_key and not f.generated and f.name not in from_answered
     ]
     columns = [qn(CheckIn._meta.get_field(name).column) for name in from_answered] + [qn(f.column) for f in fields]
-    selected = list(from_answered.values()) + ["%s"] * len(fields)
+    # Cast to the column's type: a PREPAREd statement (config/prepared.py) must know
+    # each parameter's type, and a SELECT list does not say it.
+    selected = list(from_answered.values()) + [f"%s::{f.db_type(connection)}" for f in fields]
     which = " ".join(f"WHEN i.{qn(field)} = %s THEN '{channel}'" for field, channel in LINK_FIELDS.items())
     audit = qn(AuditEvent._meta.db_table)
     sql = (
@@ -293,7 +297,7 @@ def _answer_statement_sql():
         f" RETURNING id, session_id, client_id, channel"
         f"), audited AS ("
         f"INSERT INTO {audit} (clinic_id, actor_id, action, object_type, object_id, at, ip, detail)"
-        f" SELECT c.clinic_id, NULL, %s, %s, ch.id::text, %s, NULL,"
+        f" SELECT c.clinic_id, NULL, %s::text, %s::text, ch.id::text, %s::timestamptz, NULL,"
         f" jsonb_build_object('session_id', ch.session_id, 'invitation_id', a.id, 'channel', ch.channel)"
         f" FROM checkin ch CROSS JOIN answered a JOIN {qn(Client._meta.db_table)} c ON c.id = ch.client_id"
         f" RETURNING id"

@@ -101,3 +101,23 @@ def test_the_one_statement_answer_writes_what_the_transaction_writes(alice_clien
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT comment FROM {CheckIn._meta.db_table} WHERE id = %s", [answers[0][1].pk])
         assert "Mejor" not in cursor.fetchone()[0]
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="prepared statements are PostgreSQL's")
+def test_a_new_connection_prepares_the_lookup_again(client, sent_invitation):
+    """The link's lookup is a prepared statement (config/prepared.py): after the
+    connection is replaced (a reconnect, CONN_MAX_AGE) the page still opens, preparing
+    the statement on the new connection in the same round trip as its first run."""
+    from django.test.utils import CaptureQueriesContext
+
+    _, token = sent_invitation
+    assert client.get(f"/s/{token}/").status_code == 200
+    with CaptureQueriesContext(connection) as again:
+        assert client.get(f"/s/{token}/").status_code == 200
+    assert [q["sql"].split()[0] for q in again.captured_queries] == ["EXECUTE"]
+    # A new connection: what was prepared on the old one is not assumed.
+    connection.close()
+    with CaptureQueriesContext(connection) as fresh:
+        assert client.get(f"/s/{token}/").status_code == 200
+    assert [q["sql"].split()[0] for q in fresh.captured_queries] == ["PREPARE"]
