@@ -18,6 +18,7 @@ Nothing is mocked; every wait is bounded; no page may log a console error or sen
 request anywhere but the live server.
 """
 
+import time
 import csv
 import re
 from datetime import timedelta
@@ -220,6 +221,12 @@ def test_the_three_journeys(new_page, phone, shot, live_server, browser_login, s
     expect(therapist.get_by_text(COMMENT)).to_be_visible()
 
     flags = therapist.locator(".flag-history li.list-group-item[id^=flag-]")
+    # The flag follows the answer at beat's next sweep, seconds later (alliance/flags/
+    # refresh.py): the therapist reloads until it shows, for at most ten seconds.
+    waited_until = time.monotonic() + 10
+    while flags.count() == 0 and time.monotonic() < waited_until:
+        therapist.wait_for_timeout(500)
+        therapist.reload()
     expect(flags).to_have_count(1)
     flag_item = flags.first
     expect(flag_item).to_contain_text("Low alliance")
