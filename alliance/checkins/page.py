@@ -5,7 +5,7 @@ clinic's name, when the link stops working, the link to stop the emails, and the
 language. Drawing it through the template engine on every request was most of what a
 check-in GET cost, so the blank form's page is rendered once per process, language and
 kind of link (with or without the unsubscribe link) with markers where those values go,
-and each request fills them in, escaped as the template would escape them. A tests
+and each request fills them in, escaped as the template would escape them. Tests
 compare the result with the template's own rendering, byte for byte, for every
 language (tests/alliance/checkins/test_checkin_page_frame.py).
 
@@ -14,10 +14,12 @@ and is drawn by the template, as is the hand-over screen (it holds a CSRF token)
 DEBUG on (a developer editing templates), nothing is kept.
 """
 
+import re
 from functools import lru_cache
 
 from django.conf import settings
 from django.http import HttpResponse
+from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import formats, translation
@@ -52,7 +54,7 @@ def page_context(*, form, clinic_name, expires_on, unsubscribe_url):
 @lru_cache(maxsize=64)
 def _frame(language, with_unsubscribe):
     """The blank form's page in `language`, split at its slots: a tuple alternating
-    literal text and slot names, starting and ending with text."""
+    literal text and slot names (at the odd places), starting and ending with text."""
     with translation.override(language):
         html = render_to_string(
             TEMPLATE,
@@ -64,24 +66,13 @@ def _frame(language, with_unsubscribe):
                 ),
             },
         )
-    parts = [html]
-    for name, marker in _SLOTS.items():
-        split = []
-        for part in parts:
-            if isinstance(part, _Slot):
-                split.append(part)
-                continue
-            pieces = part.split(marker)
-            for n, piece in enumerate(pieces):
-                if n:
-                    split.append(_Slot(name))
-                split.append(piece)
-        parts = split
-    return tuple(parts)
+    # re.split with one group: literal text at the even places, a marker at the odd ones.
+    parts = _MARKERS.split(html)
+    return tuple(_NAMES[part] if n % 2 else part for n, part in enumerate(parts))
 
 
-class _Slot(str):
-    """A slot's name, told apart from literal text in a frame."""
+_NAMES = {marker: name for name, marker in _SLOTS.items()}
+_MARKERS = re.compile("(" + "|".join(map(re.escape, _SLOTS.values())) + ")")
 
 
 def blank_form_html(language, *, clinic_name, expires_on, unsubscribe_url):
@@ -90,7 +81,8 @@ def blank_form_html(language, *, clinic_name, expires_on, unsubscribe_url):
         "clinic_name": conditional_escape(clinic_name), "expires_on": conditional_escape(expires_on),
         "unsubscribe_url": conditional_escape(unsubscribe_url or ""),
     }
-    return "".join(values[part] if isinstance(part, _Slot) else part for part in _frame(language, bool(unsubscribe_url)))
+    frame = _frame(language, bool(unsubscribe_url))
+    return "".join(values[part] if n % 2 else part for n, part in enumerate(frame))
 
 
 def checkin_page(request, *, language, clinic_name, tzinfo, expires_at, token, with_unsubscribe, form=None, status=200):
@@ -106,8 +98,6 @@ def checkin_page(request, *, language, clinic_name, tzinfo, expires_at, token, w
                 status=status,
             )
         else:
-            from django.shortcuts import render
-
             context = page_context(
                 form=form or CheckInForm(), clinic_name=clinic_name, expires_on=expires_on, unsubscribe_url=unsubscribe_url
             )

@@ -7,7 +7,6 @@ link previews fetch every link in an email, and that must not count as an answer
 """
 
 from datetime import timedelta
-from datetime import timezone as dt_timezone
 from functools import cache
 from typing import NamedTuple
 
@@ -15,7 +14,6 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 
 from accounts.models import Clinic
 from audit.services import audit_record
@@ -179,7 +177,7 @@ def link_for_page(token):
     """What the check-in form's page needs to know about an answerable link, or None
     (alike for unknown, used and expired, as `invitation_for_answer`): the channel it
     came by, when it stops working, the client's language, the clinic's name and time
-    zone. One statement, the same WHERE as `invitation_for_answer`, five columns rather
+    zone. One statement, the same WHERE as `invitation_for_answer`, seven columns rather
     than three tables' worth turned into models."""
     if len(token) > MAX_TOKEN_LENGTH:
         return None
@@ -193,19 +191,31 @@ def link_for_page(token):
     if channel is None:
         channel = in_session_channel or Channel.IN_SESSION_PHONE
         expires_at = in_session_expires_at
-    if isinstance(expires_at, str):  # SQLite, where a raw cursor may return text
-        expires_at = parse_datetime(expires_at)
-    if expires_at is not None and timezone.is_naive(expires_at):  # SQLite stores UTC
-        expires_at = timezone.make_aware(expires_at, dt_timezone.utc)
+    # The ORM's own conversion of a datetime column (SQLite returns text or naive UTC).
+    expires_at = _from_db(SurveyInvitation, "expires_at", expires_at)
     return PageLink(channel, expires_at, language, clinic_name, clinic_timezone)
+
+
+def _from_db(model, name, value):
+    """A raw column value as the ORM would hand it back for `model.name`."""
+    field = model._meta.get_field(name)
+    col = field.get_col(model._meta.db_table)
+    for func in connection.ops.get_db_converters(col) + field.get_db_converters(connection):
+        value = func(value, col, connection)
+    return value
+
+
+def _link_channel_case():
+    """WHEN … THEN … of a CASE naming the channel whose link column holds the digest
+    (one %s per link column); no match means an in-session link."""
+    qn = connection.ops.quote_name
+    return " ".join(f"WHEN i.{qn(field)} = %s THEN '{channel}'" for field, channel in LINK_FIELDS.items())
 
 
 @cache
 def _page_sql():
-    qn = connection.ops.quote_name
-    which = " ".join(f"WHEN i.{qn(field)} = %s THEN '{channel}'" for field, channel in LINK_FIELDS.items())
     return (
-        f"SELECT CASE {which} END, i.expires_at, i.in_session_expires_at, i.in_session_channel,"
+        f"SELECT CASE {_link_channel_case()} END, i.expires_at, i.in_session_expires_at, i.in_session_channel,"
         f" c.language, k.name, k.timezone {_answerable_from_where()}"
     )
 
@@ -284,12 +294,11 @@ def _answer_statement_sql():
     # Cast to the column's type: a PREPAREd statement (config/prepared.py) must know
     # each parameter's type, and a SELECT list does not say it.
     selected = list(from_answered.values()) + [f"%s::{f.db_type(connection)}" for f in fields]
-    which = " ".join(f"WHEN i.{qn(field)} = %s THEN '{channel}'" for field, channel in LINK_FIELDS.items())
     audit = qn(AuditEvent._meta.db_table)
     sql = (
         f"WITH answered AS ("
         f"UPDATE {inv} i SET status = %s, answered_at = %s,"
-        f" answered_channel = CASE {which} ELSE COALESCE(NULLIF(i.in_session_channel, ''), %s) END"
+        f" answered_channel = CASE {_link_channel_case()} ELSE COALESCE(NULLIF(i.in_session_channel, ''), %s) END"
         f" WHERE {_answerable_where()}"
         f" RETURNING i.id, i.session_id, i.client_id, i.answered_channel"
         f"), checkin AS ("

@@ -14,9 +14,8 @@ One sweep runs at a time (a PostgreSQL advisory lock, released with its connecti
 the worker dies); a sweep that found a full batch queues itself again at once.
 """
 
-import logging
+from contextlib import contextmanager
 
-from celery import current_app
 from django.db import connection, transaction
 
 from alliance.flags.rules import flags_recompute_for_client
@@ -24,20 +23,10 @@ from alliance.models import CheckIn
 from webhooks.services import webhook_events_for_checkins
 from clinic.dashboards.figures import figures_stale
 
-log = logging.getLogger(__name__)
 
-# The task (alliance/flags/tasks.py) by name: tasks sit above the services they call.
+# The one-client task (alliance/flags/tasks.py), kept for messages an older release
+# queued (answers no longer queue it; the sweep does the work).
 REFRESH_TASK = "alliance.flags.tasks.refresh_client_flags"
-
-
-def flags_refresh_soon(client_id):
-    """Queue the recompute of this client's flags now rather than at the next sweep
-    (for callers outside the answer's hot path). A broker hiccup loses nothing: the
-    mark stays and the sweep repairs it."""
-    try:
-        current_app.send_task(REFRESH_TASK, args=[client_id])
-    except Exception:  # noqa: BLE001 - see the docstring
-        log.exception("flags.refresh_enqueue_failed client=%s", client_id)
 
 
 def flags_refresh(client_id):
@@ -91,20 +80,20 @@ def flags_refresh_pending(*, limit=500):
         return [client_id for client_id in client_ids if flags_refresh(client_id)]
 
 
-class _sweep_lock:
-    """A session-level advisory lock on PostgreSQL (it goes with the connection if the
-    worker dies); elsewhere (SQLite serialises its writers) always granted."""
-
-    def __enter__(self):
-        self.held = True
-        if connection.vendor == "postgresql":
-            with connection.cursor() as cursor:
-                cursor.execute("SELECT pg_try_advisory_lock(%s)", [SWEEP_LOCK])
-                self.held = cursor.fetchone()[0]
-        return self.held
-
-    def __exit__(self, *exc):
-        if self.held and connection.vendor == "postgresql":
+@contextmanager
+def _sweep_lock():
+    """Whether this sweep holds the lock: a session-level advisory lock on PostgreSQL
+    (it goes with the connection if the worker dies); elsewhere (SQLite serialises its
+    writers) always granted."""
+    if connection.vendor != "postgresql":
+        yield True
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(%s)", [SWEEP_LOCK])
+        held = cursor.fetchone()[0]
+    try:
+        yield held
+    finally:
+        if held:
             with connection.cursor() as cursor:
                 cursor.execute("SELECT pg_advisory_unlock(%s)", [SWEEP_LOCK])
-        return False

@@ -25,6 +25,10 @@ def refresh_client_flags(client_id):
     return refresh.flags_refresh(client_id)
 
 
+# Clients a sweep takes before it queues itself again.
+REFRESH_BATCH = 500
+
+
 # Beat's every FLAG_REFRESH_SECONDS: the flags of every answer since the last sweep
 # (alliance/flags/refresh.py). The name is the one the minute's repair sweep had.
 @shared_task(name="alliance.flags.tasks.refresh_stale_flags", bind=True, ignore_result=True)
@@ -34,5 +38,3 @@ def refresh_stale_flags(self):
         self.delay()  # more are waiting: go on at once rather than at the next tick
     return len(refreshed or ())
 
-
-REFRESH_BATCH = 500
