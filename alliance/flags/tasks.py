@@ -2,6 +2,7 @@
 alliance/flags/services.py. Arguments are ids only."""
 
 from celery import shared_task
+from django.db import DatabaseError
 
 from . import refresh, services
 
@@ -10,7 +11,11 @@ from . import refresh, services
 RECOMPUTE_OPTIONS = dict(acks_late=True, reject_on_worker_lost=True, ignore_result=True)
 
 
-@shared_task(name=services.RECOMPUTE_TASK, **RECOMPUTE_OPTIONS)
+# A database error in one client's recompute (a deadlock PostgreSQL broke, a restart)
+# is retried in seconds, from the run's cursor, instead of leaving the settings page's
+# progress still until the minute's resume sweep.
+@shared_task(name=services.RECOMPUTE_TASK, autoretry_for=(DatabaseError,), retry_backoff=1, retry_backoff_max=30,
+             max_retries=5, **RECOMPUTE_OPTIONS)
 def recompute_clinic_flags(run_id):
     return services.flags_recompute_run(run_id=run_id)
 

@@ -28,7 +28,7 @@ from collections import defaultdict
 from datetime import date, datetime, time, timedelta
 
 from celery import current_app
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Count, Min, Q, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
@@ -104,15 +104,33 @@ def client_days(client):
 # --- Caseloads now ----------------------------------------------------------------------
 
 
+# The advisory lock (two-key form: this namespace, the clinic's id) that serialises the
+# clinic's caseload refreshes. Any 32-bit number of our own: "RCLD".
+CASELOAD_LOCK = 0x52434C44
+
+
+# No savepoint when nested: the lock is held to the caller's commit either way.
+@transaction.atomic(savepoint=False)
 def caseloads_refresh(*, clinic_id, therapist_ids):
     """Recompute these therapists' current caseload rows from the raw clients and
-    flags, in the caller's transaction (one DELETE, one grouped SELECT, one INSERT)."""
+    flags, in the caller's transaction (one lock, one DELETE, one grouped SELECT, one
+    INSERT).
+
+    Two refreshes of one clinic at once (a flag raised while the settings change's
+    rebuild runs, say) would each delete the rows, and the later INSERT would break the
+    unique key, or write counts read before the other's flags committed. So on
+    PostgreSQL each takes the clinic's transaction-level advisory lock first, held to
+    its commit: the second waits, and its SELECT, a new statement, sees the first's
+    rows. (SQLite serialises its writers by itself.)"""
     from clients.models import Client
     from clinic.models import TherapistCaseload
 
     therapist_ids = {t for t in therapist_ids if t is not None}
     if not therapist_ids:
         return
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [CASELOAD_LOCK, clinic_id])
     TherapistCaseload.objects.filter(clinic_id=clinic_id, therapist_id__in=therapist_ids).delete()
     open_flag = Q(flags__id__isnull=False, flags__resolved_at__isnull=True)
     rows = (
