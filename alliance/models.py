@@ -104,23 +104,23 @@ class SurveyInvitation(models.Model):
 
     session = models.OneToOneField("therapy_sessions.Session", on_delete=models.CASCADE, related_name="invitation")
     client = models.ForeignKey("clients.Client", on_delete=models.CASCADE, related_name="invitations")
-    token_hash = models.CharField(max_length=64, unique=True)
+    token_hash = models.CharField(max_length=64)
     # The reminder carries its own token so that sending it does not kill the first
     # email's link: either digest opens the check-in (alliance/checkins/services.py).
-    reminder_token_hash = models.CharField(max_length=64, unique=True, null=True, blank=True)
+    reminder_token_hash = models.CharField(max_length=64, null=True, blank=True)
     # By text message: the link's and the reminder's digests, and what the provider
     # says of the message (its id, the last delivery status and error code).
-    sms_token_hash = models.CharField(max_length=64, unique=True, null=True, blank=True)
-    sms_reminder_token_hash = models.CharField(max_length=64, unique=True, null=True, blank=True)
-    sms_message_id = models.CharField(max_length=64, blank=True, db_default="", db_index=True)
+    sms_token_hash = models.CharField(max_length=64, null=True, blank=True)
+    sms_reminder_token_hash = models.CharField(max_length=64, null=True, blank=True)
+    sms_message_id = models.CharField(max_length=64, blank=True, db_default="")
     sms_status = models.CharField(max_length=20, blank=True, db_default="")
     sms_error = models.CharField(max_length=100, blank=True, db_default="")
     # In the session itself (alliance/checkins/in_session.py): a short-lived link for
     # the client's phone, opened by QR code or by typing a short code, or a hand-over
     # screen on the therapist's device. Independent of the outbox's state: an answer
     # here closes the ask and the email or text is never sent.
-    in_session_token_hash = models.CharField(max_length=64, unique=True, null=True, blank=True)
-    in_session_code_hash = models.CharField(max_length=64, unique=True, null=True, blank=True)
+    in_session_token_hash = models.CharField(max_length=64, null=True, blank=True)
+    in_session_code_hash = models.CharField(max_length=64, null=True, blank=True)
     in_session_channel = models.CharField(max_length=20, choices=Channel.choices, blank=True, db_default="")
     in_session_expires_at = models.DateTimeField(null=True, blank=True)
     # Which channel's link answered it (for response rates by channel).
@@ -134,7 +134,8 @@ class SurveyInvitation(models.Model):
     claim_id = models.CharField(max_length=36, blank=True)
     attempt_started_at = models.DateTimeField(null=True, blank=True)
     lease_until = models.DateTimeField(null=True, blank=True)
-    # When the first channel got through: the check-in's expiry counts from here.
+    # When the first channel got through (set with the status `sent`). The expiry counts
+    # from the start of the attempt that got it through, so the email can state it.
     sent_at = models.DateTimeField(null=True, blank=True)
     email_sent_at = models.DateTimeField(null=True, blank=True)
     sms_sent_at = models.DateTimeField(null=True, blank=True)
@@ -154,6 +155,21 @@ class SurveyInvitation(models.Model):
             models.Index(fields=["status", "sent_at"]),
             models.Index(fields=["status", "expires_at"]),
             models.Index(fields=["client", "-due_at"]),
+            models.Index(fields=["sms_message_id"], name="invitation_sms_message_idx"),
+        ]
+        # The digests are unique as constraints rather than `unique=True`, which on
+        # PostgreSQL adds a second (varchar_pattern_ops) index to each for LIKE queries
+        # nobody makes; and those that stay NULL for most rows (the reminder's, the
+        # text's, the in-session ones) are indexed only where set. Each index is one more
+        # write on every update that moves the row, and the outbox updates it four times
+        # per message.
+        constraints = [
+            models.UniqueConstraint(fields=["token_hash"], name="invitation_token_hash_key"),
+            *(
+                models.UniqueConstraint(fields=[f], condition=models.Q(**{f"{f}__isnull": False}), name=f"invitation_{f}_key")
+                for f in ("reminder_token_hash", "sms_token_hash", "sms_reminder_token_hash", "in_session_token_hash",
+                          "in_session_code_hash")
+            ),
         ]
 
     def __str__(self):

@@ -9,18 +9,27 @@ the client's name, the session or any score: the inbox may be shared or read ove
 shoulder.
 """
 
+import logging
 import re
-from email.utils import formataddr, parseaddr
+from email.utils import formataddr, formatdate, make_msgid, parseaddr
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
+from django.core.mail.backends.smtp import EmailBackend as SMTPBackend
+from django.core.mail.message import sanitize_address
+from django.core.mail.utils import DNS_NAME
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 
 from .wording import client_language
 
+log = logging.getLogger(__name__)
+
 # A URL that HTML escaping leaves as it is.
 _PLAIN_URL = re.compile(r"[A-Za-z0-9:/._~-]+")
+# An address that goes into the To header and the envelope as it is (no display name,
+# nothing to encode, too short to fold).
+_PLAIN_ADDRESS = re.compile(r"[A-Za-z0-9._%+-]{1,40}@[A-Za-z0-9.-]{1,30}")
 
 
 def email_render(name, context, *, language, tz=None):
@@ -107,6 +116,83 @@ class EmailBatch:
             out.append(part)
         return tuple(out)
 
+    def send_email(self, name, *, to, context, language, tz=None, headers=None, sender_name=None, links=(),
+                   on_accepted=None):
+        """Render email `name` for `to` and send it over the batch's connection, as
+        `send(email_message(...))` would, but at the cost of a copy: over SMTP, emails
+        that differ only in their recipient and their `links` are one frame, the
+        message's bytes built once by Django with a placeholder in each of those places
+        (and in Date and Message-ID), which each email fills in. The process keeps the
+        last _FRAMES_KEPT frames, keyed by everything else the email is made of (the
+        context's other values, language, time zone, sender, headers), so the batches
+        of a minute, whose check-ins state one expiry, share them.
+
+        A frame is trusted only once it has proved itself: the first email it makes is
+        compared byte for byte with the one Django builds for that recipient (same
+        Date, Message-ID and MIME boundary), and on any difference emails of that kind
+        are built by Django in full. A recipient or link that would need encoding or
+        folding is built in full too."""
+        headers = headers or {}
+        real = {key: str(context[key]) for key in links}
+        if not isinstance(self._open(), SMTPBackend) or not _PLAIN_ADDRESS.fullmatch(to) or not all(
+            _PLAIN_URL.fullmatch(url) for url in real.values()
+        ):
+            message = email_message(name, to=to, context=context, language=language, tz=tz, headers=headers,
+                                    sender_name=sender_name, batch=self, links=links)
+            self.send(message, on_accepted=on_accepted)
+            return
+        shape = {}
+        for header, value in headers.items():
+            for k, v in real.items():
+                value = value.replace(v, f"{{{k}}}")
+            shape[header] = value
+        key = (name, language, str(tz), sender_name, settings.DEFAULT_FROM_EMAIL, tuple(sorted(shape.items())),
+               tuple((k, len(v)) for k, v in sorted(real.items())),
+               tuple(sorted((k, str(v)) for k, v in context.items() if k not in real)))
+        values = {**real, _TO: to, _DATE: formatdate(localtime=settings.EMAIL_USE_LOCALTIME), _MESSAGE_ID: make_msgid(domain=DNS_NAME)}
+        frame = _FRAMES.get(key)
+        if frame is None and key not in _FRAMES:
+            frame = _Frame.build(name, context=context, links=real, language=language, tz=tz, headers=headers,
+                                 sender_name=sender_name)
+            if frame is not None:
+                # Its first email, built by Django in full, is the proof.
+                message = email_message(
+                    name, to=to, context=context, language=language, tz=tz, sender_name=sender_name, batch=self,
+                    links=links, headers={**headers, "Date": values[_DATE], "Message-ID": values[_MESSAGE_ID]},
+                )
+                built = message.message()
+                built.set_boundary(frame.boundary)
+                expected = built.as_bytes(linesep="\r\n")
+                if frame.fill(values) != expected:
+                    log.warning("emails.frame_mismatch name=%s language=%s", name, language)
+                    frame = None
+            if len(_FRAMES) >= _FRAMES_KEPT:
+                _FRAMES.pop(next(iter(_FRAMES)))  # the oldest
+            _FRAMES[key] = frame
+        if frame is None:
+            message = email_message(name, to=to, context=context, language=language, tz=tz, headers=headers,
+                                    sender_name=sender_name, batch=self, links=links)
+            self.send(message, on_accepted=on_accepted)
+            return
+        self._sendmail(frame.sender, to, frame.fill(values), on_accepted=on_accepted)
+
+    def _open(self):
+        if self.connection is None:
+            self.connection = get_connection(fail_silently=False)
+            self.connection.open()
+        return self.connection
+
+    def _sendmail(self, sender, to, data, *, on_accepted=None):
+        """What Django's SMTP backend does with a built message (smtplib's sendmail),
+        with send's error handling."""
+        try:
+            self.connection.connection.sendmail(sender, [to], data)
+        except BaseException:
+            self.close()
+            raise
+        if on_accepted is not None:
+            on_accepted()
+
     def __enter__(self):
         return self
 
@@ -114,9 +200,7 @@ class EmailBatch:
         self.close()
 
     def send(self, message, *, on_accepted=None):
-        if self.connection is None:
-            self.connection = get_connection(fail_silently=False)
-            self.connection.open()
+        self._open()
         try:
             if not self.connection.send_messages([message]):
                 raise OSError("the email backend accepted no message")
@@ -133,3 +217,55 @@ class EmailBatch:
                 connection.close()
             except Exception:  # noqa: BLE001 - see the class docstring
                 pass
+
+
+# Frames by what they are made of (EmailBatch.send_email); None: built in full.
+_FRAMES = {}
+_FRAMES_KEPT = 64
+
+# The places a frame leaves to each email (links are named by their context key).
+_TO, _DATE, _MESSAGE_ID = "\0to", "\0date", "\0message-id"
+
+
+class _Frame:
+    """A message's bytes with placeholders: `parts` alternate literal bytes and the
+    names of the values that go between them."""
+
+    def __init__(self, sender, parts, boundary):
+        self.sender, self.parts, self.boundary = sender, parts, boundary
+
+    @classmethod
+    def build(cls, name, *, context, links, language, tz, headers, sender_name):
+        """The frame of emails like this one, or None if its placeholders do not come
+        through Django's rendering and encoding as they went in. Each placeholder has
+        the length of the value it stands for (a date is always 31 characters), so
+        nothing about line lengths differs between the frame and a real email."""
+        marks = {k: (f"rapport-frame-link-{n}-" + "z" * len(v))[: len(v)] for n, (k, v) in enumerate(links.items())}
+        marks[_TO] = "rapport-frame-recipient@frame.invalid"
+        marks[_DATE] = "Rapport-frame-date-placeholder."
+        marks[_MESSAGE_ID] = "<rapport-frame-message-id@frame.invalid>"
+        if len(set(marks.values())) != len(marks) or any(len(marks[k]) < 16 for k in links):
+            return None
+        marked_headers = {}
+        for header, value in headers.items():
+            for k, v in links.items():
+                value = value.replace(v, marks[k])
+            marked_headers[header] = value
+        message = email_message(
+            name, to=marks[_TO], context={**context, **{k: marks[k] for k in links}}, language=language, tz=tz,
+            sender_name=sender_name, headers={**marked_headers, "Date": marks[_DATE], "Message-ID": marks[_MESSAGE_ID]},
+        )
+        built = message.message()
+        data = built.as_bytes(linesep="\r\n")
+        by_mark = {v.encode("ascii"): k for k, v in marks.items()}
+        pieces = re.split(b"(" + b"|".join(re.escape(m) for m in by_mark) + b")", data)
+        parts = [by_mark.get(piece, piece) if n % 2 else piece for n, piece in enumerate(pieces)]
+        found = {p for n, p in enumerate(parts) if n % 2}
+        if found != set(marks):
+            return None
+        sender = sanitize_address(message.from_email, message.encoding or settings.DEFAULT_CHARSET)
+        return cls(sender, parts, built.get_boundary())
+
+    def fill(self, values):
+        encoded = {k: v.encode("ascii") for k, v in values.items()}
+        return b"".join(encoded[p] if n % 2 else p for n, p in enumerate(self.parts))

@@ -52,19 +52,23 @@ from functools import lru_cache, reduce
 from celery import current_app
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Case, F, Q, Value, When
+from django.db.models import F, Q, Value
+from django.db.models.expressions import RawSQL
+from django.db.models.functions import Coalesce, Concat, Least
+from django.db.models.lookups import Exact
 from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import Clinic
 from audit.services import audit_record, audit_record_many
+from config import prepared
 
 from alliance.flags.rules import flags_recompute_for_client
 from alliance.models import Channel, SurveyInvitation
 from clinic.dashboards.figures import figures_stale
 from sms import SmsError, sms_send
 
-from .emails import EmailBatch, email_message
+from .emails import EmailBatch
 from .invitations import CHANNEL_COLUMNS, new_token
 from .wording import sms_text
 
@@ -160,14 +164,12 @@ def _deliver(channel, invitation, token, *, name, on_accepted=None, mailer=None)
     taken the message, with what to record of it (a text's provider id). Emails go over
     `mailer` (an EmailBatch) when given, else over a connection of their own."""
     if channel == Channel.EMAIL:
-        message = email_message(
-            **_email_for(invitation, token, name=name), batch=mailer, links=("survey_url", "unsubscribe_url")
-        )
+        email = dict(**_email_for(invitation, token, name=name), links=("survey_url", "unsubscribe_url"))
         if mailer is None:
             with EmailBatch() as mailer:
-                mailer.send(message, on_accepted=on_accepted)
+                mailer.send_email(**email, on_accepted=on_accepted)
         else:
-            mailer.send(message, on_accepted=on_accepted)
+            mailer.send_email(**email, on_accepted=on_accepted)
         return
     message_id = sms_send(**_sms_for(invitation, token, name=name))
     if on_accepted is not None:
@@ -261,11 +263,16 @@ def invitations_dispatch_due(*, now=None, limit=None):
     now = now or timezone.now()
     limit = limit or settings.SURVEY_DISPATCH_BATCH
     lease_until = now + timedelta(seconds=settings.SURVEY_STALE_SENDING_SECONDS)
+    if connection.vendor == "postgresql":
+        with transaction.atomic():
+            claimed = _claim_in_one_statement(now, limit, lease_until)
+            transaction.on_commit(lambda: enqueue_sends(claimed))
+        if claimed:
+            log.info("outbox.claimed count=%s", len(claimed))
+        return [invitation_id for invitation_id, _ in claimed]
     claimed = []
     with transaction.atomic():
         candidates = SurveyInvitation.objects.filter(_claimable(now)).order_by("due_at", "id")
-        if connection.features.has_select_for_update_skip_locked:
-            candidates = candidates.select_for_update(skip_locked=True)
         for invitation_id, old_claim in list(candidates.values_list("id", "claim_id")[:limit]):
             # A lapsed claim is renewed under the same id: if its first message is only
             # slow (a long queue) rather than lost, whichever of the two messages runs
@@ -287,6 +294,29 @@ def invitations_dispatch_due(*, now=None, limit=None):
     return [invitation_id for invitation_id, _ in claimed]
 
 
+def _claim_in_one_statement(now, limit, lease_until):
+    """The claim on PostgreSQL: one UPDATE of the due rows, locked by its subquery
+    with FOR UPDATE SKIP LOCKED (two sweeps split the work instead of queueing behind
+    each other), returning (id, claim id) in due order. A lapsed claim keeps its id (see
+    invitations_dispatch_due); a new one gets a fresh uuid4 from gen_random_uuid()."""
+    candidates = (
+        SurveyInvitation.objects.filter(_claimable(now)).order_by("due_at", "id")
+        .select_for_update(skip_locked=True).values("id")[:limit]
+    )
+    sql, params = candidates.query.sql_with_params()
+    q = connection.ops.quote_name
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {q(SurveyInvitation._meta.db_table)} SET {q('status')} = %s,"
+            f" {q('claim_id')} = COALESCE(NULLIF({q('claim_id')}, ''), gen_random_uuid()::text),"
+            f" {q('claimed_at')} = %s, {q('lease_until')} = %s, {q('attempt_started_at')} = NULL"
+            f" WHERE {q('id')} IN ({sql}) RETURNING {q('id')}, {q('claim_id')}, {q('due_at')}",
+            [Status.SENDING, now, lease_until, *params],
+        )
+        rows = cursor.fetchall()
+    return [(invitation_id, claim_id) for invitation_id, claim_id, _ in sorted(rows, key=lambda r: (r[2], r[0]))]
+
+
 # --- 2. A batch of sends ----------------------------------------------------------------
 
 
@@ -302,8 +332,18 @@ def _got_through(invitation):
     return any(getattr(invitation, columns.sent) is not None for columns in CHANNEL_COLUMNS.values())
 
 
+def _still(status):
+    """`status = <status>` for statements that name their rows by id, written so that
+    no index can answer it: then PostgreSQL finds the rows by primary key. Compared
+    plainly, the condition makes the (status, …) indexes candidates, and when the
+    statistics say few rows are `sending` (as they do until the next ANALYZE of a busy
+    morning) the planner prefers one and walks every sending row, live and dead, for
+    each statement: the cost of marking an email sent grew with the backlog."""
+    return Exact(Concat("status", Value("")), Value(status))
+
+
 def _mine(invitation_id, claim_id):
-    return SurveyInvitation.objects.filter(id=invitation_id, status=Status.SENDING, claim_id=claim_id)
+    return SurveyInvitation.objects.filter(_still(Status.SENDING), id=invitation_id, claim_id=claim_id)
 
 
 def _claimed_by(invitations):
@@ -311,26 +351,33 @@ def _claimed_by(invitations):
     id is a fresh uuid4 of one row, so matching ids and claims as two sets is matching
     them pair by pair.)"""
     return SurveyInvitation.objects.filter(
-        id__in=[i.id for i in invitations], claim_id__in=[i.claim_id for i in invitations], status=Status.SENDING
+        _still(Status.SENDING), id__in=[i.id for i in invitations], claim_id__in=[i.claim_id for i in invitations]
     )
 
 
 def _mark_sent_sql(channel, extra):
     """The UPDATE that records one message accepted, as SQL built once per channel and
     set of extra columns: it runs once per message, and building it through the ORM
-    each time cost more than running it. Parameters: the sent time twice, the expiry,
-    the extra columns' values, then the row's id and claim."""
+    each time cost more than running it, and prepared once per connection (as
+    config/prepared.py does the check-in's), as planning it did too. Returns its name
+    and SQL; parameters: the sent time, the extra columns' values, then the row's id,
+    the status `sending` and its claim.
+
+    It writes the channel's sent time and nothing that is indexed (for an email,
+    nothing else at all), so PostgreSQL can make it a heap-only update: no entry in any
+    of the table's indexes, on the one write that lies between two messages. The row's
+    expiry was set when the attempt started; its `sent_at` is set with its status."""
     key = (channel, tuple(extra))
     if key not in _MARK_SENT_SQL:
         q = connection.ops.quote_name
         meta = SurveyInvitation._meta
         sent = meta.get_field(CHANNEL_COLUMNS[channel].sent).column
-        sets = [f"{q(sent)} = %s", f"{q('sent_at')} = COALESCE({q('sent_at')}, %s)",
-                f"{q('expires_at')} = COALESCE({q('expires_at')}, %s)"]
+        sets = [f"{q(sent)} = %s"]
         sets += [f"{q(meta.get_field(name).column)} = %s" for name in extra]
-        _MARK_SENT_SQL[key] = (
+        _MARK_SENT_SQL[key] = f"rapport_mark_sent_{len(_MARK_SENT_SQL)}", (
             f"UPDATE {q(meta.db_table)} SET {', '.join(sets)} "
-            f"WHERE {q('id')} = %s AND {q('status')} = %s AND {q('claim_id')} = %s"
+            # The status as _still compares it: the row is found by its id.
+            f"WHERE {q('id')} = %s AND {q('status')} || '' = %s AND {q('claim_id')} = %s"
         )
     return _MARK_SENT_SQL[key]
 
@@ -385,7 +432,7 @@ def invitations_send(claims):
     rows = [
         invitation
         for invitation in SurveyInvitation.objects.select_related("client__clinic", "session").filter(
-            id__in=list(claims), status=Status.SENDING
+            _still(Status.SENDING), id__in=list(claims)
         )
         if invitation.claim_id == claims[invitation.id]
     ]
@@ -411,6 +458,16 @@ def invitations_send(claims):
     if not ready:
         return outcomes
 
+    # A link expires expiry_days after the attempt that first gets a message through
+    # set here, with the attempt, so the row and the email say the same, and the link
+    # works the moment the message lands. (A retry after nothing got through sets it
+    # afresh; one after a channel did keeps it.)
+    # To the whole minute, as the email states it: the batches of one minute then say
+    # the same expiry, and share one frame (EmailBatch.send_email).
+    for invitation in ready:
+        if not _got_through(invitation):
+            invitation.expires_at = (now + timedelta(days=invitation.client.clinic.expiry_days)).replace(
+                second=0, microsecond=0)
     # Each attempt starts only if no other run of its claim holds it (a task delivered
     # twice). The attempt count comes back from the UPDATE rather than being one more
     # than we read: a second delivery may have made an attempt in between.
@@ -421,13 +478,12 @@ def invitations_send(claims):
             attempts=F("attempts") + 1,
             attempt_started_at=now,
             lease_until=now + timedelta(seconds=settings.SURVEY_ATTEMPT_LEASE_SECONDS),
+            expires_at=_per_row({invitation.id: invitation.expires_at for invitation in ready}, "expires_at"),
         )
     )
     batch = [invitation for invitation in ready if invitation.id in started]
     for invitation in batch:
         invitation.attempts = started[invitation.id]
-        # What the email says about expiry; the row's own expiry is set by the first send.
-        invitation.expires_at = invitation.expires_at or now + timedelta(days=invitation.client.clinic.expiry_days)
         invitation.errors, invitation.retry = [], False
 
     sends = _store_links(batch)
@@ -472,7 +528,8 @@ def invitations_send(claims):
             done.append(invitation)
     if done:
         # The common case, every channel through at the first try: one UPDATE for all.
-        _claimed_by(done).update(status=Status.SENT, last_error="", attempt_started_at=None, lease_until=None)
+        _claimed_by(done).update(status=Status.SENT, sent_at=FIRST_SENT, last_error="", attempt_started_at=None,
+                                 lease_until=None)
         outcomes.update(dict.fromkeys((invitation.id for invitation in done), Outcome("sent")))
     return outcomes
 
@@ -492,12 +549,34 @@ def _store_links(batch):
             for row in _update_returning(
                 _claimed_by(wanted).filter(**{columns.not_stopped: True}),
                 ["id"],
-                **{columns.token: Case(*(When(id=i, then=Value(digest)) for i, (_, digest) in tokens.items()))},
+                **{columns.token: _per_row({i: digest for i, (_, digest) in tokens.items()}, columns.token)},
             )
         }
         sends += [(invitation, channel, tokens[invitation.id][0]) for invitation in wanted if invitation.id in stored]
     order = {invitation.id: n for n, invitation in enumerate(batch)}
     return sorted(sends, key=lambda send: order[send[0].id])
+
+
+def _per_row(values, field):
+    """An UPDATE's value for `field` that differs by row, {id: value}, the others kept:
+    `CASE id WHEN … THEN … ELSE field END`, written as SQL because resolving a batch's
+    worth of When() expressions cost the ORM ten times what the UPDATE costs the
+    database."""
+    q = connection.ops.quote_name
+    model_field = SurveyInvitation._meta.get_field(field)
+    params = []
+    for invitation_id, value in values.items():
+        params += [invitation_id, model_field.get_db_prep_value(value, connection)]
+    if not values:
+        return F(field)
+    return RawSQL(f"CASE {q('id')}{' WHEN %s THEN %s' * len(values)} ELSE {q(model_field.column)} END", params,
+                  output_field=model_field)
+
+
+# When the check-in went out: the first of its channels' sent times (PostgreSQL's
+# LEAST skips NULLs; SQLite's MIN does not, hence the fallbacks).
+FIRST_SENT = Coalesce("sent_at", Least(*(c.sent for c in CHANNEL_COLUMNS.values())),
+                      *(c.sent for c in CHANNEL_COLUMNS.values()))
 
 
 def _send_on(channel, invitation, token, *, mailer, audit):
@@ -514,12 +593,10 @@ def _send_on(channel, invitation, token, *, mailer, audit):
         # and the commit. See the module docstring for what a crash right here costs.
         sent_at = timezone.now()
         names = sorted(extra)
+        name, sql = _mark_sent_sql(channel, names)
         with connection.cursor() as cursor:
-            cursor.execute(
-                _mark_sent_sql(channel, names),
-                [sent_at, sent_at, sent_at + timedelta(days=clinic.expiry_days), *(extra[n] for n in names),
-                 invitation.id, Status.SENDING, invitation.claim_id],
-            )
+            prepared.execute(cursor, name, sql, [sent_at, *(extra[n] for n in names), invitation.id, Status.SENDING,
+                                                 invitation.claim_id])
             done = cursor.rowcount
         if done:
             setattr(invitation, columns.sent, sent_at)
@@ -548,14 +625,17 @@ def _finish(invitation, mine, *, errors):
     the client page), else `failed`."""
     error = "; ".join(e for e in errors if e)[:300]
     if _got_through(invitation):
-        mine.update(status=Status.SENT, last_error=error, attempt_started_at=None, lease_until=None)
+        mine.update(status=Status.SENT, sent_at=FIRST_SENT, last_error=error, attempt_started_at=None,
+                    lease_until=None)
         return Outcome("sent")
     return _fail(invitation, mine, error or "no channel got through")
 
 
 def _fail(invitation, mine, error):
     with transaction.atomic():
-        if mine.update(status=Status.FAILED, last_error=error[:300], attempt_started_at=None, lease_until=None):
+        # Nothing got through: no link is out there to expire.
+        if mine.update(status=Status.FAILED, last_error=error[:300], attempt_started_at=None, lease_until=None,
+                       expires_at=None):
             audit_record(
                 action="invitation.failed", obj=invitation, clinic=invitation.client.clinic,
                 detail={"session_id": invitation.session_id},

@@ -74,4 +74,9 @@ def test_it_stores_only_the_digest_of_the_token(alice_client):
 
     assert invitation.token_hash == hashlib.sha256(token.encode()).hexdigest()
     assert invitation.status == SurveyInvitation.Status.SENT
-    assert invitation.expires_at == invitation.sent_at + __import__("datetime").timedelta(days=7)
+    # The link lasts the clinic's seven days from the attempt that sent it, to the whole
+    # minute (set as the attempt starts, so the email states the row's own expiry).
+    from datetime import timedelta
+
+    assert invitation.expires_at.second == invitation.expires_at.microsecond == 0
+    assert timedelta(days=7) - timedelta(minutes=1) < invitation.expires_at - invitation.sent_at <= timedelta(days=7)
