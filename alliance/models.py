@@ -150,10 +150,13 @@ class SurveyInvitation(models.Model):
     class Meta:
         ordering = ["-due_at", "-id"]
         indexes = [
-            models.Index(fields=["status", "due_at"]),
-            models.Index(fields=["status", "lease_until"], name="invitation_status_lease_idx"),
-            models.Index(fields=["status", "sent_at"]),
-            models.Index(fields=["status", "expires_at"]),
+            # The outbox's sweeps, each over the rows in one status only: a row is in
+            # at most one of these, so most of its updates write none of them (and none
+            # can tempt the planner away from the primary key, outbox._still).
+            models.Index(fields=["due_at"], condition=models.Q(status="scheduled"), name="invitation_scheduled_due_idx"),
+            models.Index(fields=["lease_until"], condition=models.Q(status="sending"), name="invitation_sending_lease_idx"),
+            models.Index(fields=["sent_at"], condition=models.Q(status="sent"), name="invitation_sent_idx"),
+            models.Index(fields=["expires_at"], condition=models.Q(status="sent"), name="invitation_sent_expires_idx"),
             models.Index(fields=["client", "-due_at"]),
             models.Index(fields=["sms_message_id"], name="invitation_sms_message_idx"),
         ]

@@ -5,19 +5,20 @@ only carries ids, so every step first wins a conditional UPDATE on the invitatio
 and does nothing if it loses:
 
 1. `invitations_dispatch_due` (beat, every minute) claims due rows: scheduled → sending,
-   with a fresh `claim_id` and a `lease_until`. On PostgreSQL the candidates are locked
-   with SELECT … FOR UPDATE SKIP LOCKED, so two sweeps split the work instead of
-   queueing behind each other; on SQLite (whose IMMEDIATE transactions already
-   serialise writers) each row is claimed by a conditional UPDATE whose row count says
-   whether we won it. After commit the claimed rows are queued as
+   with a fresh `claim_id` and a `lease_until`. On PostgreSQL that is one UPDATE whose
+   subquery locks the candidates with FOR UPDATE SKIP LOCKED, so two sweeps split the
+   work instead of queueing behind each other; on SQLite (whose IMMEDIATE transactions
+   already serialise writers) each row is claimed by a conditional UPDATE whose row
+   count says whether we won it. After commit the claimed rows are queued as
    `send_invitations([[id, claim id], …])`, SURVEY_SEND_BATCH rows to a task.
 2. `invitations_send` (the task) starts an attempt on each row only if it is still
    `sending` under *its* claim and no other attempt holds it: a task delivered twice,
    or a task whose claim was taken back, does nothing. The attempt mints a fresh token
-   per row and channel, stores the digests and commits *before* talking to SMTP, so
-   each link works the moment its email lands; then it sends the batch's emails over
-   one SMTP connection, marking each row sent as soon as its email was accepted and
-   before the next one goes.
+   per row and channel, stores the digests and the link's expiry and commits *before*
+   talking to SMTP, so each link works the moment its email lands; then it sends the
+   batch's emails over one SMTP connection (each filled into one frame of bytes,
+   alliance/checkins/emails.py), marking each row's channel sent as soon as its email
+   was accepted and before the next one goes; the row becomes `sent` at the batch's end.
 3. A worker killed mid-send (or a message the broker lost) leaves the row `sending`
    with a lease that runs out; the next sweep renews the claim and queues the task
    again. If the first message still turns up, the attempt guard lets only one of the
