@@ -34,9 +34,13 @@ class CheckIn(models.Model):
         CLIENT = "client", _("Client")
         THERAPIST = "therapist", _("Therapist")
 
-    session = models.ForeignKey("therapy_sessions.Session", on_delete=models.CASCADE, related_name="checkins")
+    # Neither key has an index of its own: the unique (session, source) and the
+    # (client, source, submitted_at) index lead with them, and every client's answer
+    # would write two more index entries for nothing.
+    session = models.ForeignKey("therapy_sessions.Session", on_delete=models.CASCADE, related_name="checkins",
+                                db_index=False)
     # Denormalised from session.client so per-client trends need no join.
-    client = models.ForeignKey("clients.Client", on_delete=models.CASCADE, related_name="checkins")
+    client = models.ForeignKey("clients.Client", on_delete=models.CASCADE, related_name="checkins", db_index=False)
     source = models.CharField(max_length=10, choices=Source.choices)
     # How a client's answer came back; blank for the therapist's own rating.
     channel = models.CharField(max_length=20, choices=Channel.choices, blank=True, db_default="")
@@ -103,7 +107,8 @@ class SurveyInvitation(models.Model):
         CANCELLED = "cancelled", _("Cancelled")
 
     session = models.OneToOneField("therapy_sessions.Session", on_delete=models.CASCADE, related_name="invitation")
-    client = models.ForeignKey("clients.Client", on_delete=models.CASCADE, related_name="invitations")
+    # Indexed by (client, -due_at), which leads with it.
+    client = models.ForeignKey("clients.Client", on_delete=models.CASCADE, related_name="invitations", db_index=False)
     token_hash = models.CharField(max_length=64)
     # The reminder carries its own token so that sending it does not kill the first
     # email's link: either digest opens the check-in (alliance/checkins/services.py).

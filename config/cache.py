@@ -13,6 +13,7 @@ INCR made the key), for the limits on the check-in link pages (config/ratelimit.
 """
 
 from django.core.cache.backends.redis import RedisCache, RedisCacheClient
+from redis.exceptions import NoScriptError
 
 # INCRBY only if the key exists: an absent key answers false (nil).
 _INCR_EXISTING = """
@@ -61,6 +62,33 @@ class _Client(RedisCacheClient):
             self._hit_script = client.register_script(_HIT)
         return int(self._hit_script(keys=[key], args=[int(timeout)], client=client))
 
+    def hit_begin(self, key, timeout):
+        """`hit`, sent now and answered later: returns a function that reads the count.
+        The caller does its own work in between (a GET's database lookup), so the two
+        round trips overlap. The function must be called, even when that work failed:
+        it gives the connection back to the pool."""
+        client = self.get_client(key, write=True)
+        if self._hit_script is None:
+            self._hit_script = client.register_script(_HIT)
+        pool = client.connection_pool
+        conn = pool.get_connection()
+        try:
+            conn.send_command("EVALSHA", self._hit_script.sha, 1, key, int(timeout))
+        except BaseException:
+            pool.release(conn)
+            raise
+
+        def count():
+            try:
+                return int(conn.read_response())
+            except NoScriptError:
+                # Redis lost its scripts (a restart): nothing was counted, count now.
+                return self.hit(key, timeout)
+            finally:
+                pool.release(conn)
+
+        return count
+
 
 class FastRedisCache(RedisCache):
     """django.core.cache.backends.redis.RedisCache with the client above."""
@@ -74,3 +102,9 @@ class FastRedisCache(RedisCache):
         `timeout` seconds after the first: one round trip."""
         key = self.make_and_validate_key(key)
         return self._cache.hit(key, timeout)
+
+    def hit_begin(self, key, timeout):
+        """`hit` in two halves (see _Client.hit_begin): returns the function that
+        reads the count."""
+        key = self.make_and_validate_key(key)
+        return self._cache.hit_begin(key, timeout)

@@ -15,7 +15,7 @@ proxy such as PgBouncer in transaction mode; with one, set PREPARED_STATEMENTS =
 import re
 
 from django.conf import settings
-from django.db import connection
+from django.db import InterfaceError, OperationalError, connection
 
 _PLACEHOLDER = re.compile(r"%s")
 
@@ -40,3 +40,32 @@ def execute(cursor, name, sql, params):
     # One round trip: the PREPARE, then its first run (whose result the cursor keeps).
     cursor.execute(f"PREPARE {name} AS {numbered}; {run}", params)
     state[1].add(name)
+
+
+def fetchone(name, sql, params):
+    """Run the prepared statement `name` (as `execute`) on a cursor of its own and
+    return its first row, without the health check's round trip.
+
+    With CONN_HEALTH_CHECKS, Django sends `SELECT 1` before the first statement of a
+    request on a kept connection: one more round trip than a link page's whole work,
+    which is this one statement. Here the statement is its own health check: if the
+    kept connection turns out dead (the server restarted, a proxy closed it), it is
+    closed and the statement runs once more on a new one. A connection dies between
+    statements, as a rule; had it died while this one ran, the statement may have
+    committed, and its second run then finds the link used (the client sees the
+    "no longer works" page, not an error). Never inside a transaction, which a new
+    connection would not continue."""
+    reused = connection.connection is not None and not connection.in_atomic_block
+    if reused and connection.health_check_enabled:
+        connection.health_check_done = True
+    try:
+        with connection.cursor() as cursor:
+            execute(cursor, name, sql, params)
+            return cursor.fetchone()
+    except (OperationalError, InterfaceError):
+        if not reused or connection.is_usable():
+            raise  # the statement failed, not the connection
+        connection.close()
+        with connection.cursor() as cursor:
+            execute(cursor, name, sql, params)
+            return cursor.fetchone()

@@ -29,13 +29,33 @@ def rate_parse(rate):
     return int(count), int(multiple or 1) * _UNITS[unit]
 
 
-def over_limit(group, value, rate, *, now=None):
-    """Count this request for `value` (an address) in `group`, and say whether it goes
-    past `rate`. The value is hashed into the key, so no address sits in the cache."""
+def _key(group, value, rate, now):
     limit, period = rate_parse(rate)
     window = int(now if now is not None else time.time()) // period
     digest = hashlib.sha256(value.encode()).hexdigest()[:32]
-    key = f"rl1:{group}:{period}:{window}:{digest}"
+    return limit, period, f"rl1:{group}:{period}:{window}:{digest}"
+
+
+def over_limit_later(group, value, rate, *, now=None):
+    """`over_limit`, counted now and answered later: returns a function that says
+    whether this request went past `rate`. With FastRedisCache the count's round trip
+    runs while the caller does its own work (a link page's GET, which changes nothing,
+    so it may be done and thrown away); elsewhere the count is taken at once. The
+    function must be called, whatever happened in between."""
+    limit, period, key = _key(group, value, rate, now)
+    cache = caches[getattr(settings, "RATELIMIT_USE_CACHE", "default")]
+    begin = getattr(cache, "hit_begin", None)
+    if begin is None:
+        over = over_limit(group, value, rate, now=now)
+        return lambda: over
+    count = begin(key, period + 1)
+    return lambda: count() > limit
+
+
+def over_limit(group, value, rate, *, now=None):
+    """Count this request for `value` (an address) in `group`, and say whether it goes
+    past `rate`. The value is hashed into the key, so no address sits in the cache."""
+    limit, period, key = _key(group, value, rate, now)
     cache = caches[getattr(settings, "RATELIMIT_USE_CACHE", "default")]
     hit = getattr(cache, "hit", None)
     if hit is not None:

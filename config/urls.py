@@ -6,6 +6,9 @@ from accounts.views import home
 from config.health import healthz
 
 urlpatterns = [
+    # The client's check-in by email link: no login, token in the path. First, as the
+    # busiest path and the one whose resolving should not walk every staff page.
+    path("s/", include("alliance.checkins.urls")),
     path("", home, name="home"),
     path("healthz", healthz, name="healthz"),
     path("accounts/", include("accounts.urls")),
@@ -18,9 +21,7 @@ urlpatterns = [
     path("", include("alliance.calibration.urls")),
     # A supervisor's read-only pages (supervision/).
     path("", include("supervision.urls")),
-    # The client's check-in by email link: no login, token in the path.
-    path("s/", include("alliance.checkins.urls")),
-    # Its other channels: in the session (QR, short code, hand-over) and SMS webhooks.
+    # The check-in's other channels: in the session (QR, short code, hand-over) and SMS webhooks.
     path("", include("alliance.checkins.channel_urls")),
     # Clinic admin: dashboards, staff, settings and data rights (clinic/), audit trail.
     path("clinic/", include("clinic.urls")),

@@ -74,3 +74,34 @@ def test_ratelimit_refuses_past_the_limit(settings):
     request = RequestFactory().get("/s/x/", REMOTE_ADDR="192.0.2.7")
     limited = [is_ratelimited(request, group="survey-test", key="ip", rate="3/m", increment=True) for _ in range(5)]
     assert limited == [False, False, False, True, True]
+
+
+def test_a_count_begun_before_the_work_and_read_after_counts_like_hit():
+    fast, _ = _caches()
+    pool = fast._cache.get_client(write=True).connection_pool
+    counts = []
+    for _ in range(3):
+        read = fast.hit_begin("later", 60)
+        counts.append(read())
+    assert counts == [1, 2, 3]
+    assert fast.hit("later", 60) == 4
+    # Each read gave its connection back: the pool holds no more than one made.
+    assert len(pool._available_connections) + len(pool._in_use_connections) == 1 and not pool._in_use_connections
+
+
+def test_a_count_begun_after_redis_lost_its_scripts_still_counts():
+    import redis
+
+    fast, _ = _caches()
+    assert fast.hit("flushed", 60) == 1  # the script is loaded
+    redis.Redis.from_url(REDIS_URL).script_flush()
+    assert fast.hit_begin("flushed", 60)() == 2
+
+
+def test_a_get_is_refused_past_the_limit_though_its_page_was_made(settings):
+    from config.ratelimit import over_limit_later
+
+    fast, _ = _caches()
+    settings.CACHES = {"default": {"BACKEND": "config.cache.FastRedisCache", "LOCATION": REDIS_URL,
+                                   "KEY_PREFIX": fast.key_prefix}}
+    assert [over_limit_later("survey-test", "192.0.2.8", "2/m")() for _ in range(4)] == [False, False, True, True]

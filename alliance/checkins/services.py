@@ -182,9 +182,7 @@ def link_for_page(token):
     if len(token) > MAX_TOKEN_LENGTH:
         return None
     digest, now = _digest(token), connection.ops.adapt_datetimefield_value(timezone.now())
-    with connection.cursor() as cursor:
-        prepared.execute(cursor, "rapport_checkin_page", _page_sql(), [*[digest] * len(LINK_FIELDS), *_answerable_params(digest, now)])
-        row = cursor.fetchone()
+    row = prepared.fetchone("rapport_checkin_page", _page_sql(), [*[digest] * len(LINK_FIELDS), *_answerable_params(digest, now)])
     if row is None:
         return None
     channel, expires_at, in_session_expires_at, in_session_channel, language, clinic_name, clinic_timezone = row
@@ -234,11 +232,13 @@ def checkin_answer(*, token, scores, comment=""):
     expired: alike, as everywhere).
 
     On PostgreSQL this is one statement (`_answer_statement_sql`), atomic as every
-    statement is: the conditional UPDATE that answers the link, the check-in (marked
-    `flags_pending`) and its audit row, as data-modifying CTEs, with no read before and
-    no BEGIN or COMMIT around it. Elsewhere (SQLite has no UPDATE inside WITH) it is the
-    lookup and `checkin_submit`'s transaction, with the same rows as a result (a test
-    compares them). Either way the flags follow at beat's next sweep of the marks."""
+    statement is: the conditional UPDATE that answers the link and the check-in
+    (marked `flags_pending`), as data-modifying CTEs, with no read before and no BEGIN
+    or COMMIT around it. Elsewhere (SQLite has no UPDATE inside WITH) it is the lookup
+    and `checkin_submit`'s transaction, with the same rows as a result (a test compares
+    them). Either way the flags and the audit row follow at beat's next sweep of the
+    marks (alliance/flags/refresh.py), as issue 14 allows: the mark is durable with the
+    answer, so a crash delays the audit row and never loses it."""
     if len(token) > MAX_TOKEN_LENGTH:
         return None
     if connection.vendor != "postgresql":
@@ -260,12 +260,10 @@ def checkin_answer(*, token, scores, comment=""):
         Status.ANSWERED, at, *[digest] * len(LINK_FIELDS), Channel.IN_SESSION_PHONE,
         # … WHERE: the link is this token's and still answerable.
         *_answerable_params(digest, at),
-        # The check-in's own values, then its audit row's.
-        *values, "checkin.submitted", CheckIn._meta.model_name, at,
+        # The check-in's own values.
+        *values,
     ]
-    with connection.cursor() as cursor:
-        prepared.execute(cursor, "rapport_checkin_answer", sql, params)
-        row = cursor.fetchone()
+    row = prepared.fetchone("rapport_checkin_answer", sql, params)
     if row is None:
         return None
     checkin_id, client_id, language = row
@@ -279,10 +277,7 @@ def _answer_statement_sql():
     """The answer as one PostgreSQL statement, and the CheckIn fields whose values it
     takes as parameters (every concrete field the model has, but the id, the generated
     total and the three the statement takes from the answered invitation), so that a
-    field added to the model is written here without editing this. The audit row is
-    `audit_record`'s for a check-in: no actor, no address, the clinic of the client."""
-    from audit.models import AuditEvent
-
+    field added to the model is written here without editing this."""
     qn = connection.ops.quote_name
     inv, checkin_table = qn(SurveyInvitation._meta.db_table), qn(CheckIn._meta.db_table)
     from_answered = {"session": "a.session_id", "client": "a.client_id", "channel": "a.answered_channel"}
@@ -294,7 +289,6 @@ def _answer_statement_sql():
     # Cast to the column's type: a PREPAREd statement (config/prepared.py) must know
     # each parameter's type, and a SELECT list does not say it.
     selected = list(from_answered.values()) + [f"%s::{f.db_type(connection)}" for f in fields]
-    audit = qn(AuditEvent._meta.db_table)
     sql = (
         f"WITH answered AS ("
         f"UPDATE {inv} i SET status = %s, answered_at = %s,"
@@ -303,13 +297,7 @@ def _answer_statement_sql():
         f" RETURNING i.id, i.session_id, i.client_id, i.answered_channel"
         f"), checkin AS ("
         f"INSERT INTO {checkin_table} ({', '.join(columns)}) SELECT {', '.join(selected)} FROM answered a"
-        f" RETURNING id, session_id, client_id, channel"
-        f"), audited AS ("
-        f"INSERT INTO {audit} (clinic_id, actor_id, action, object_type, object_id, at, ip, detail)"
-        f" SELECT c.clinic_id, NULL, %s::text, %s::text, ch.id::text, %s::timestamptz, NULL,"
-        f" jsonb_build_object('session_id', ch.session_id, 'invitation_id', a.id, 'channel', ch.channel)"
-        f" FROM checkin ch CROSS JOIN answered a JOIN {qn(Client._meta.db_table)} c ON c.id = ch.client_id"
-        f" RETURNING id"
+        f" RETURNING id, client_id"
         f") SELECT ch.id, ch.client_id, c.language FROM checkin ch"
         f" JOIN {qn(Client._meta.db_table)} c ON c.id = ch.client_id"
     )
@@ -321,10 +309,11 @@ def checkin_submit(*, invitation, token, scores, comment=""):
     """Store the client's answers to the invitation this token opens. Returns the
     CheckIn, or None when the link can no longer be used.
 
-    Three statements in one transaction: the conditional UPDATE, the check-in (marked
-    `flags_pending`) and its audit row (on PostgreSQL, `checkin_answer` writes the
-    same rows in one statement). The client's flags are recomputed after commit, by
-    beat's sweep of the marks (alliance/flags/refresh.py): the client does not wait.
+    Two statements in one transaction: the conditional UPDATE and the check-in (marked
+    `flags_pending`; on PostgreSQL, `checkin_answer` writes the same rows in one
+    statement). The client's flags are recomputed and the audit row written after
+    commit, by beat's sweep of the marks (alliance/flags/refresh.py): the client does
+    not wait.
 
     One conditional UPDATE decides: of any number of simultaneous submissions of one
     link, exactly one sees a row count of 1, and only that one writes a check-in.
@@ -353,15 +342,8 @@ def checkin_submit(*, invitation, token, scores, comment=""):
         session_id=invitation.session_id, client=invitation.client, source=CheckIn.Source.CLIENT,
         channel=channel, comment=comment, submitted_at=now, flags_pending=True, **scores,
     )
-    # Actor None: the client has no account. No IP either: clients are not staff, and
-    # the trail needs to know that a check-in arrived, not from where.
-    audit_record(
-        action="checkin.submitted", obj=checkin, clinic=invitation.client.clinic,
-        detail={"session_id": invitation.session_id, "invitation_id": invitation.id, "channel": channel},
-        record_ip=False,
-    )
-    # The flags follow at beat's next sweep; the answer's flags_pending mark is the
-    # hand-off, durable with the answer (alliance/flags/refresh.py).
+    # The flags and the audit row follow at beat's next sweep; the answer's
+    # flags_pending mark is the hand-off, durable with the answer (alliance/flags/refresh.py).
     return checkin
 
 

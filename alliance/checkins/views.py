@@ -27,7 +27,7 @@ from alliance.models import Channel, SurveyInvitation
 from audit.services import audit_record
 import sms
 from config.qr import qr_svg
-from config.ratelimit import over_limit
+from config.ratelimit import over_limit, over_limit_later
 from sessions.selectors import session_for_user
 
 from . import in_session, outbox, page, services, sms_replies
@@ -54,11 +54,21 @@ def survey_page(view):
 
     @wraps(view)
     def wrapped(request, *args, **kwargs):
-        if over_limit("survey", _ip("survey", request) or "unknown", settings.SURVEY_RATE_LIMIT):
+        address = _ip("survey", request) or "unknown"
+        if request.method in ("GET", "HEAD"):
+            # A GET changes nothing: its page is made while the count's round trip is
+            # under way, and thrown away if the count says no.
+            over = over_limit_later("survey", address, settings.SURVEY_RATE_LIMIT)
+            try:
+                response = view(request, *args, **kwargs)
+            finally:
+                refused = over()
+        else:
+            refused = over_limit("survey", address, settings.SURVEY_RATE_LIMIT)
+            response = None if refused else view(request, *args, **kwargs)
+        if refused:
             response = render(request, "survey/rate_limited.html", status=429)
             response["Retry-After"] = "60"
-        else:
-            response = view(request, *args, **kwargs)
         response["Referrer-Policy"] = "no-referrer"
         response["Cache-Control"] = "no-store"
         response["X-Robots-Tag"] = "noindex, nofollow"

@@ -4,9 +4,10 @@ The client's POST is the hot path: its one statement writes the answer marked
 `flags_pending` (alliance/checkins/services.py) and publishes nothing. The mark is the
 hand-off: `flags_refresh_pending`, run by beat every FLAG_REFRESH_SECONDS (2), finds
 the clients whose answers carry it, recomputes their flags and clears the marks it saw.
-So the therapist sees a new flag a few seconds after the answer (a test with a real
-worker and beat holds it to five), the client's request does no broker round trip, and
-nothing is lost: a crash anywhere after the answer committed leaves the mark, and the
+The answer's audit row ("checkin.submitted") is written here too, once, in the
+transaction that clears its mark. So the therapist sees a new flag a few seconds after
+the answer (a test with a real worker and beat holds it to five), the client's request
+does no broker round trip and writes two rows, not three, and nothing is lost: a crash anywhere after the answer committed leaves the mark, and the
 next sweep finds it. Answers arriving together share the work: one sweep takes every
 client then marked, each once, however many answers they sent.
 
@@ -20,6 +21,7 @@ from django.db import connection, transaction
 
 from alliance.flags.rules import flags_recompute_for_client
 from alliance.models import CheckIn
+from audit.models import AuditEvent
 from webhooks.services import webhook_events_for_checkins
 from clinic.dashboards.figures import figures_stale
 
@@ -59,7 +61,33 @@ def flags_refresh(client_id):
             by_clinic.setdefault(clinic_id, []).extend([start, due])
         for clinic_id, instants in by_clinic.items():
             figures_stale(clinic=clinic_id, instants=instants)
-        return CheckIn.objects.filter(pk__in=pending, flags_pending=True).update(flags_pending=False)
+        # The marks still set are this run's to clear (the client's lock, taken by the
+        # recompute, keeps a second run out until this one commits, and its read then
+        # finds them cleared), and with them it writes the answers' audit rows: once
+        # each, in the transaction that clears the mark.
+        cleared = list(
+            CheckIn.objects.select_for_update(of=("self",)).filter(pk__in=pending, flags_pending=True)
+            .values_list("pk", "client__clinic_id", "session_id", "session__invitation__id", "channel", "submitted_at")
+        )
+        if not cleared:
+            return 0
+        CheckIn.objects.filter(pk__in=[row[0] for row in cleared]).update(flags_pending=False)
+        _audit_answers(cleared)
+        return len(cleared)
+
+
+def _audit_answers(cleared):
+    """The "checkin.submitted" rows of these answers, dated when they were given.
+    Actor None: the client has no account. No IP either: clients are not staff, and the
+    trail needs to know that a check-in arrived, not from where."""
+    AuditEvent.objects.bulk_create([
+        AuditEvent(
+            clinic_id=clinic_id, actor=None, action="checkin.submitted", object_type=CheckIn._meta.model_name,
+            object_id=str(pk), at=submitted_at, ip=None,
+            detail={"session_id": session_id, "invitation_id": invitation_id, "channel": channel},
+        )
+        for pk, clinic_id, session_id, invitation_id, channel, submitted_at in cleared
+    ])
 
 
 # Any 64-bit number of our own: the advisory lock that keeps sweeps from overlapping.

@@ -90,7 +90,8 @@ LINK_PAGES_MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "csp.middleware.CSPMiddleware",
+    # django-csp's, with the header built once (a link page's never varies).
+    "config.link_pages.LinkPagesCSPMiddleware",
 ]
 
 # Messages can name a client ("Maria added to your caseload"): keep them server-side,

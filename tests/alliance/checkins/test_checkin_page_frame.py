@@ -12,6 +12,7 @@ from django.utils import timezone, translation
 
 from alliance.checkins import page, services
 from alliance.checkins.forms import CheckInForm
+from alliance.flags.refresh import flags_refresh_pending
 from alliance.models import CheckIn, SurveyInvitation
 from audit.models import AuditEvent
 from tests.alliance.conftest import log_session, send_inline, token_of
@@ -76,6 +77,7 @@ def test_the_one_statement_answer_writes_what_the_transaction_writes(alice_clien
             checkin = services.checkin_submit(invitation=found, token=token, scores=scores, comment="Mejor hoy, gracias.")
             checkin.refresh_from_db()
         invitation.refresh_from_db()
+        flags_refresh_pending()  # which writes the answer's audit row
         event = AuditEvent.objects.get(action="checkin.submitted", object_id=str(checkin.pk))
         answers.append((invitation, checkin, event))
         # The link is used up either way.

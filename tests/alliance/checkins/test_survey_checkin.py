@@ -119,7 +119,13 @@ def test_it_stores_the_answers_once_and_thanks_the_client(client, sent_invitatio
     assert checkin.comment == "Helpful today."
     invitation.refresh_from_db()
     assert invitation.status == "answered" and invitation.answered_at is not None
+    # The audit row comes with the after-answer sweep, dated when the answer was given.
+    from alliance.flags.refresh import flags_refresh_pending
+
+    assert not AuditEvent.objects.filter(action="checkin.submitted").exists()
+    flags_refresh_pending()
     event = AuditEvent.objects.get(action="checkin.submitted")
+    assert event.at == checkin.submitted_at
     assert event.actor is None and "Helpful" not in str(event.detail)
     # A client has no account; the trail keeps no address of theirs for admins to read.
     assert event.ip is None
