@@ -13,7 +13,9 @@ INCR made the key), for the limits on the check-in link pages (config/ratelimit.
 """
 
 from django.core.cache.backends.redis import RedisCache, RedisCacheClient
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import NoScriptError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 # INCRBY only if the key exists: an absent key answers false (nil).
 _INCR_EXISTING = """
@@ -74,6 +76,10 @@ class _Client(RedisCacheClient):
         conn = pool.get_connection()
         try:
             conn.send_command("EVALSHA", self._hit_script.sha, 1, key, int(timeout))
+        except (RedisConnectionError, RedisTimeoutError):
+            # A kept connection the server dropped: redis-py's own path reconnects.
+            pool.release(conn)
+            return lambda: self.hit(key, timeout)
         except BaseException:
             pool.release(conn)
             raise
@@ -83,6 +89,10 @@ class _Client(RedisCacheClient):
                 return int(conn.read_response())
             except NoScriptError:
                 # Redis lost its scripts (a restart): nothing was counted, count now.
+                return self.hit(key, timeout)
+            except (RedisConnectionError, RedisTimeoutError):
+                # Whether it was counted is unknown; count (again) on a new connection:
+                # at worst one request counts twice, never none.
                 return self.hit(key, timeout)
             finally:
                 pool.release(conn)

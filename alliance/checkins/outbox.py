@@ -311,7 +311,9 @@ def _claim_in_one_statement(now, limit, lease_until):
             f"UPDATE {q(SurveyInvitation._meta.db_table)} SET {q('status')} = %s,"
             f" {q('claim_id')} = COALESCE(NULLIF({q('claim_id')}, ''), gen_random_uuid()::text),"
             f" {q('claimed_at')} = %s, {q('lease_until')} = %s, {q('attempt_started_at')} = NULL"
-            f" WHERE {q('id')} IN ({sql}) RETURNING {q('id')}, {q('claim_id')}, {q('due_at')}",
+            # = ANY(ARRAY(…)): the locking subquery runs once (as IN (…) it may run again
+            # per row of a nested loop, and claim past the limit).
+            f" WHERE {q('id')} = ANY(ARRAY({sql})) RETURNING {q('id')}, {q('claim_id')}, {q('due_at')}",
             [Status.SENDING, now, lease_until, *params],
         )
         rows = cursor.fetchall()

@@ -378,7 +378,10 @@ def invitation_for_unsubscribe(token):
     # Only an email's links carry an unsubscribe link; a text is stopped by replying STOP.
     return (
         SurveyInvitation.objects.select_related("client__clinic")
-        .filter(Q(token_hash=digest) | Q(reminder_token_hash=digest), sent_at__gte=since)
+        # The email's own sent time too: the row's sent_at comes only with its status,
+        # at the end of its batch (alliance/checkins/outbox.py), and the link works before.
+        .filter(Q(token_hash=digest) | Q(reminder_token_hash=digest))
+        .filter(Q(email_sent_at__gte=since) | Q(sent_at__gte=since))
         .first()
     )
 

@@ -61,8 +61,11 @@ def survey_page(view):
             over = over_limit_later("survey", address, settings.SURVEY_RATE_LIMIT)
             try:
                 response = view(request, *args, **kwargs)
-            finally:
-                refused = over()
+            except BaseException:
+                if not over():
+                    raise
+                response = None  # past the limit: the 429, whatever the page did
+            refused = over() if response is not None else True
         else:
             refused = over_limit("survey", address, settings.SURVEY_RATE_LIMIT)
             response = None if refused else view(request, *args, **kwargs)

@@ -48,12 +48,11 @@ def flags_refresh(client_id):
         # recompute, so a receiver gets the check-in before the flags it raises. The
         # task and the stale sweep may both get here: the event's key makes it once.
         webhook_events_for_checkins(client_id=client_id, checkin_ids=pending)
-        try:
-            flags_recompute_for_client(client=Client(pk=client_id))
-        except Client.DoesNotExist:
-            return 0
         # The answers' check-ins and invitations count on the dashboard too: their
-        # days are marked here, not in the answer's POST (pinned at four statements).
+        # days are marked here, not in the answer's POST (pinned at four statements);
+        # before the recompute, whose caseload refresh takes the clinic's lock, as every
+        # other write marks its days before it takes that lock (a single order, so no
+        # deadlock with a client edit marking the same days).
         days = CheckIn.objects.filter(pk__in=pending).values_list(
             "client__clinic_id", "session__scheduled_start", "session__invitation__due_at")
         by_clinic = {}
@@ -61,6 +60,10 @@ def flags_refresh(client_id):
             by_clinic.setdefault(clinic_id, []).extend([start, due])
         for clinic_id, instants in by_clinic.items():
             figures_stale(clinic=clinic_id, instants=instants)
+        try:
+            flags_recompute_for_client(client=Client(pk=client_id))
+        except Client.DoesNotExist:
+            return 0
         # The marks still set are this run's to clear (the client's lock, taken by the
         # recompute, keeps a second run out until this one commits, and its read then
         # finds them cleared), and with them it writes the answers' audit rows: once
@@ -72,7 +75,12 @@ def flags_refresh(client_id):
         if not cleared:
             return 0
         CheckIn.objects.filter(pk__in=[row[0] for row in cleared]).update(flags_pending=False)
-        _audit_answers(cleared)
+        # Answers stored before the audit row moved here have theirs already.
+        audited = set(AuditEvent.objects.filter(
+            action="checkin.submitted", object_type=CheckIn._meta.model_name,
+            object_id__in=[str(row[0]) for row in cleared],
+        ).values_list("object_id", flat=True))
+        _audit_answers([row for row in cleared if str(row[0]) not in audited])
         return len(cleared)
 
 

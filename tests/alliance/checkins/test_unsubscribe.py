@@ -84,10 +84,21 @@ def test_the_link_keeps_working_after_the_check_in_is_answered_or_expired(client
 
 def test_the_link_ends_ninety_days_after_sending(client, sent_invitation):
     invitation, token = sent_invitation
-    SurveyInvitation.objects.filter(pk=invitation.pk).update(sent_at=timezone.now() - timedelta(days=91))
+    SurveyInvitation.objects.filter(pk=invitation.pk).update(
+        sent_at=timezone.now() - timedelta(days=91), email_sent_at=timezone.now() - timedelta(days=91))
     response = client.post(_url(token))
     assert response.status_code == 410
     assert Client.objects.get(pk=invitation.client_id).opted_out_at is None
+
+
+def test_the_link_works_the_moment_the_email_lands_before_its_batch_ends(client, sent_invitation):
+    # Its email was accepted and marked; the row is `sent` (with its sent_at) only at the
+    # end of the batch, or after a retry of its other channel.
+    invitation, token = sent_invitation
+    SurveyInvitation.objects.filter(pk=invitation.pk).update(status="sending", sent_at=None)
+    response = client.post(_url(token))
+    assert response.status_code == 200
+    assert Client.objects.get(pk=invitation.client_id).opted_out_at is not None
 
 
 def test_an_unknown_link_gets_the_same_friendly_page(client):
