@@ -58,10 +58,14 @@ class _Client(RedisCacheClient):
         return value
 
 
-    def hit(self, key, timeout):
+    def _hit_client(self, key):
         client = self.get_client(key, write=True)
         if self._hit_script is None:
             self._hit_script = client.register_script(_HIT)
+        return client
+
+    def hit(self, key, timeout):
+        client = self._hit_client(key)
         return int(self._hit_script(keys=[key], args=[int(timeout)], client=client))
 
     def hit_begin(self, key, timeout):
@@ -69,10 +73,7 @@ class _Client(RedisCacheClient):
         The caller does its own work in between (a GET's database lookup), so the two
         round trips overlap. The function must be called, even when that work failed:
         it gives the connection back to the pool."""
-        client = self.get_client(key, write=True)
-        if self._hit_script is None:
-            self._hit_script = client.register_script(_HIT)
-        pool = client.connection_pool
+        pool = self._hit_client(key).connection_pool
         conn = pool.get_connection()
         try:
             conn.send_command("EVALSHA", self._hit_script.sha, 1, key, int(timeout))
@@ -87,12 +88,10 @@ class _Client(RedisCacheClient):
         def count():
             try:
                 return int(conn.read_response())
-            except NoScriptError:
-                # Redis lost its scripts (a restart): nothing was counted, count now.
-                return self.hit(key, timeout)
-            except (RedisConnectionError, RedisTimeoutError):
-                # Whether it was counted is unknown; count (again) on a new connection:
-                # at worst one request counts twice, never none.
+            except (NoScriptError, RedisConnectionError, RedisTimeoutError):
+                # Redis lost its scripts (a restart: nothing was counted) or the
+                # connection (whether it counted is unknown): count on redis-py's own
+                # path; at worst one request counts twice, never none.
                 return self.hit(key, timeout)
             finally:
                 pool.release(conn)

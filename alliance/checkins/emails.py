@@ -132,49 +132,48 @@ class EmailBatch:
         Date, Message-ID and MIME boundary), and on any difference emails of that kind
         are built by Django in full. A recipient or link that would need encoding or
         folding is built in full too."""
-        headers = headers or {}
+        email = dict(name=name, context=context, language=language, tz=tz, headers=headers or {},
+                     sender_name=sender_name)
         real = {key: str(context[key]) for key in links}
-        if not isinstance(self._open(), SMTPBackend) or not _PLAIN_ADDRESS.fullmatch(to) or not all(
+        frame = None
+        if isinstance(self._open(), SMTPBackend) and _PLAIN_ADDRESS.fullmatch(to) and all(
             _PLAIN_URL.fullmatch(url) for url in real.values()
         ):
-            message = email_message(name, to=to, context=context, language=language, tz=tz, headers=headers,
-                                    sender_name=sender_name, batch=self, links=links)
-            self.send(message, on_accepted=on_accepted)
-            return
-        shape = {}
-        for header, value in headers.items():
-            for k, v in real.items():
-                value = value.replace(v, f"{{{k}}}")
-            shape[header] = value
-        key = (name, language, str(tz), sender_name, settings.DEFAULT_FROM_EMAIL, tuple(sorted(shape.items())),
-               tuple((k, len(v)) for k, v in sorted(real.items())),
-               tuple(sorted((k, str(v)) for k, v in context.items() if k not in real)))
-        values = {**real, _TO: to, _DATE: formatdate(localtime=settings.EMAIL_USE_LOCALTIME), _MESSAGE_ID: make_msgid(domain=DNS_NAME)}
-        frame = _FRAMES.get(key)
-        if frame is None and key not in _FRAMES:
-            frame = _Frame.build(name, context=context, links=real, language=language, tz=tz, headers=headers,
-                                 sender_name=sender_name)
-            if frame is not None:
-                # Its first email, built by Django in full, is the proof.
-                message = email_message(
-                    name, to=to, context=context, language=language, tz=tz, sender_name=sender_name, batch=self,
-                    links=links, headers={**headers, "Date": values[_DATE], "Message-ID": values[_MESSAGE_ID]},
-                )
-                built = message.message()
-                built.set_boundary(frame.boundary)
-                expected = built.as_bytes(linesep="\r\n")
-                if frame.fill(values) != expected:
-                    log.warning("emails.frame_mismatch name=%s language=%s", name, language)
-                    frame = None
-            if len(_FRAMES) >= _FRAMES_KEPT:
-                _FRAMES.pop(next(iter(_FRAMES)))  # the oldest
-            _FRAMES[key] = frame
+            values = {**real, _TO: to, _DATE: formatdate(localtime=settings.EMAIL_USE_LOCALTIME),
+                      _MESSAGE_ID: make_msgid(domain=DNS_NAME)}
+            frame = self._frame(email, real, values, links)
         if frame is None:
-            message = email_message(name, to=to, context=context, language=language, tz=tz, headers=headers,
-                                    sender_name=sender_name, batch=self, links=links)
+            message = email_message(to=to, batch=self, links=links, **email)
             self.send(message, on_accepted=on_accepted)
             return
         self._sendmail(frame.sender, to, frame.fill(values), on_accepted=on_accepted)
+
+    def _frame(self, email, real, values, links):
+        """The kept frame for emails like this one (`values` are this one's places), made
+        and proved if there is none yet; None when they are to be built in full."""
+        context = email["context"]
+        key = (email["name"], email["language"], str(email["tz"]), email["sender_name"], settings.DEFAULT_FROM_EMAIL,
+               tuple(sorted(_with_links(email["headers"], real, {k: f"{{{k}}}" for k in real}).items())),
+               tuple((k, len(v)) for k, v in sorted(real.items())),
+               tuple(sorted((k, str(v)) for k, v in context.items() if k not in real)))
+        if key in _FRAMES:
+            return _FRAMES[key]
+        frame = _Frame.build(links=real, **email)
+        if frame is not None:
+            # Its first email, built by Django in full, is the proof.
+            message = email_message(
+                to=values[_TO], batch=self, links=links,
+                **{**email, "headers": {**email["headers"], "Date": values[_DATE], "Message-ID": values[_MESSAGE_ID]}},
+            )
+            built = message.message()
+            built.set_boundary(frame.boundary)
+            if frame.fill(values) != built.as_bytes(linesep="\r\n"):
+                log.warning("emails.frame_mismatch name=%s language=%s", email["name"], email["language"])
+                frame = None
+        if len(_FRAMES) >= _FRAMES_KEPT:
+            _FRAMES.pop(next(iter(_FRAMES)))  # the oldest
+        _FRAMES[key] = frame
+        return frame
 
     def _open(self):
         if self.connection is None:
@@ -219,6 +218,16 @@ class EmailBatch:
                 pass
 
 
+def _with_links(headers, links, marks):
+    """The headers with each link's value replaced by its mark."""
+    out = {}
+    for header, value in headers.items():
+        for k, v in links.items():
+            value = value.replace(v, marks[k])
+        out[header] = value
+    return out
+
+
 # Frames by what they are made of (EmailBatch.send_email); None: built in full.
 _FRAMES = {}
 _FRAMES_KEPT = 64
@@ -246,11 +255,7 @@ class _Frame:
         marks[_MESSAGE_ID] = "<rapport-frame-message-id@frame.invalid>"
         if len(set(marks.values())) != len(marks) or any(len(marks[k]) < 16 for k in links):
             return None
-        marked_headers = {}
-        for header, value in headers.items():
-            for k, v in links.items():
-                value = value.replace(v, marks[k])
-            marked_headers[header] = value
+        marked_headers = _with_links(headers, links, marks)
         message = email_message(
             name, to=marks[_TO], context={**context, **{k: marks[k] for k in links}}, language=language, tz=tz,
             sender_name=sender_name, headers={**marked_headers, "Date": marks[_DATE], "Message-ID": marks[_MESSAGE_ID]},

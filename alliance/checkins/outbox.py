@@ -264,35 +264,36 @@ def invitations_dispatch_due(*, now=None, limit=None):
     now = now or timezone.now()
     limit = limit or settings.SURVEY_DISPATCH_BATCH
     lease_until = now + timedelta(seconds=settings.SURVEY_STALE_SENDING_SECONDS)
-    if connection.vendor == "postgresql":
-        with transaction.atomic():
-            claimed = _claim_in_one_statement(now, limit, lease_until)
-            transaction.on_commit(lambda: enqueue_sends(claimed))
-        if claimed:
-            log.info("outbox.claimed count=%s", len(claimed))
-        return [invitation_id for invitation_id, _ in claimed]
-    claimed = []
     with transaction.atomic():
-        candidates = SurveyInvitation.objects.filter(_claimable(now)).order_by("due_at", "id")
-        for invitation_id, old_claim in list(candidates.values_list("id", "claim_id")[:limit]):
-            # A lapsed claim is renewed under the same id: if its first message is only
-            # slow (a long queue) rather than lost, whichever of the two messages runs
-            # first sends and the other finds nothing to do, instead of every renewal
-            # turning the queued messages into no-ops that the worker must wade through.
-            claim_id = old_claim or str(uuid.uuid4())
-            # The condition is repeated in the UPDATE: on SQLite it is what makes the
-            # claim exclusive (the row count says whether we won); on PostgreSQL the
-            # row is already locked, so it always wins.
-            won = SurveyInvitation.objects.filter(_claimable(now), id=invitation_id).update(
-                status=Status.SENDING, claim_id=claim_id, claimed_at=now, lease_until=lease_until,
-                attempt_started_at=None,
-            )
-            if won:
-                claimed.append((invitation_id, claim_id))
+        if connection.vendor == "postgresql":
+            claimed = _claim_in_one_statement(now, limit, lease_until)
+        else:
+            claimed = _claim_one_by_one(now, limit, lease_until)
         transaction.on_commit(lambda: enqueue_sends(claimed))
     if claimed:
         log.info("outbox.claimed count=%s", len(claimed))
     return [invitation_id for invitation_id, _ in claimed]
+
+
+def _claim_one_by_one(now, limit, lease_until):
+    """The claim elsewhere (SQLite): a conditional UPDATE per candidate."""
+    claimed = []
+    candidates = SurveyInvitation.objects.filter(_claimable(now)).order_by("due_at", "id")
+    for invitation_id, old_claim in list(candidates.values_list("id", "claim_id")[:limit]):
+        # A lapsed claim is renewed under the same id: if its first message is only
+        # slow (a long queue) rather than lost, whichever of the two messages runs
+        # first sends and the other finds nothing to do, instead of every renewal
+        # turning the queued messages into no-ops that the worker must wade through.
+        claim_id = old_claim or str(uuid.uuid4())
+        # The condition is repeated in the UPDATE: it is what makes the claim exclusive
+        # (the row count says whether we won).
+        won = SurveyInvitation.objects.filter(_claimable(now), id=invitation_id).update(
+            status=Status.SENDING, claim_id=claim_id, claimed_at=now, lease_until=lease_until,
+            attempt_started_at=None,
+        )
+        if won:
+            claimed.append((invitation_id, claim_id))
+    return claimed
 
 
 def _claim_in_one_statement(now, limit, lease_until):
@@ -461,7 +462,7 @@ def invitations_send(claims):
     if not ready:
         return outcomes
 
-    # A link expires expiry_days after the attempt that first gets a message through
+    # A link expires expiry_days after the attempt that first gets a message through:
     # set here, with the attempt, so the row and the email say the same, and the link
     # works the moment the message lands. (A retry after nothing got through sets it
     # afresh; one after a channel did keeps it.)

@@ -57,19 +57,20 @@ def survey_page(view):
         address = _ip("survey", request) or "unknown"
         if request.method in ("GET", "HEAD"):
             # A GET changes nothing: its page is made while the count's round trip is
-            # under way, and thrown away if the count says no.
+            # under way, and thrown away if the count says no (whatever the page did).
             over = over_limit_later("survey", address, settings.SURVEY_RATE_LIMIT)
             try:
                 response = view(request, *args, **kwargs)
             except BaseException:
                 if not over():
                     raise
-                response = None  # past the limit: the 429, whatever the page did
-            refused = over() if response is not None else True
+                response = None
+            else:
+                response = None if over() else response
         else:
-            refused = over_limit("survey", address, settings.SURVEY_RATE_LIMIT)
-            response = None if refused else view(request, *args, **kwargs)
-        if refused:
+            over_now = over_limit("survey", address, settings.SURVEY_RATE_LIMIT)
+            response = None if over_now else view(request, *args, **kwargs)
+        if response is None:  # past the limit
             response = render(request, "survey/rate_limited.html", status=429)
             response["Retry-After"] = "60"
         response["Referrer-Policy"] = "no-referrer"
